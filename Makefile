@@ -1,0 +1,39 @@
+# TapCraft Pro: `make run` brings the whole system up locally, `make test`
+# runs every check. Both create the virtual environment on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAGE ?= dev
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench deploy clean
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-agent.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.api
+
+deploy: $(STAMP)
+	STAGE=$(STAGE) PATH=$(BIN):$$PATH infra/deploy.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
