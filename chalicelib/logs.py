@@ -17,12 +17,18 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 _formatter = LambdaPowertoolsFormatter(service="tapcraft")
 
 
+def json_handler(stream: IO[str]) -> logging.Handler:
+    """A handler writing one JSON object per record, correlation ids included."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_formatter)
+    return handler
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger's records to stderr as one JSON object per line."""
     root = logging.getLogger()
     if not any(getattr(h, "_tapcraft", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_formatter)
+        handler = json_handler(sys.stderr)
         handler._tapcraft = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
