@@ -192,7 +192,7 @@ class EventBridge:
     def _deliver_sns(
         self, source: SNSEventConfig, url: str, message: dict[str, Any]
     ) -> None:
-        notification = json.loads(message["Body"])
+        notification = {**_SNS_DEFAULTS, **json.loads(message["Body"])}
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
         try:
             self._invoke(
@@ -252,6 +252,17 @@ class EventBridge:
         except Exception:
             logger.exception("scheduled handler raised", extra={"handler": source.name})
         return True
+
+
+_SNS_DEFAULTS = {
+    "Type": "Notification",
+    "Subject": None,
+    "MessageAttributes": {},
+    "SignatureVersion": "1",
+    "Signature": "",
+    "SigningCertUrl": "",
+    "UnsubscribeUrl": "",
+}
 
 
 def _expression_text(expression: Any) -> str:

@@ -1,0 +1,113 @@
+"""The OpenAPI document covers every route, and real responses match it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from jsonschema import Draft202012Validator
+from PIL import Image
+
+from tests import reference
+
+
+@pytest.fixture(scope="module")
+def document(api_url):
+    import requests
+
+    return requests.get(f"{api_url}/openapi.json", timeout=10).json()
+
+
+def test_every_route_of_the_app_is_documented(stack, document):
+    documented = {
+        (path, method.upper())
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    routed = {
+        (path, method)
+        for path, methods in stack.app.routes.items()
+        for method in methods
+    }
+
+    assert document["openapi"] == "3.1.0"
+    assert routed == documented
+
+
+def test_schemas_are_valid_json_schema(document):
+    for name, schema in document["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema)
+
+
+def test_private_routes_declare_bearer_security(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            public = path in ("/v1/health", "/v1/openapi.json")
+            assert (operation["security"] == []) is public, (method, path)
+
+
+class Checker:
+    """Validates responses against the document's schema for their route."""
+
+    def __init__(self, document):
+        self.document = document
+        self.checked: set[tuple[str, str]] = set()
+
+    def __call__(self, route: str, method: str, response):
+        operation = self.document["paths"][route][method.lower()]
+        status = str(response.status_code)
+        spec = operation["responses"].get(status) or operation["responses"]["default"]
+        content_type = response.headers["Content-Type"].split(";")[0]
+        schema = dict(spec["content"][content_type]["schema"])
+        if schema.get("type") == "string":
+            assert isinstance(response.content, bytes)
+        else:
+            schema["components"] = self.document["components"]
+            Draft202012Validator(schema).validate(response.json())
+        self.checked.add((route, method))
+        return response
+
+
+def test_real_responses_validate(tenant, document):
+    check = Checker(document)
+    client = tenant.client
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, format="PNG")
+
+    check("/v1/health", "GET", client.get("/health"))
+    check("/v1/openapi.json", "GET", client.get("/openapi.json"))
+    check("/v1/node-types", "GET", client.get("/node-types"))
+    created = check(
+        "/v1/scripts", "POST", client.post("/scripts", json=reference.INSTAGRAM_SCRIPT)
+    ).json()["data"]["script"]
+    script = f"/scripts/{created['id']}"
+    check("/v1/scripts", "GET", client.get("/scripts"))
+    check("/v1/scripts", "POST", client.post("/scripts", json={"name": ""}))
+    check("/v1/scripts/{script_id}", "GET", client.get(script))
+    check("/v1/scripts/{script_id}", "PUT", client.put(script, json={"name": "n"}))
+    asset = f"{script}/assets/heart_icon.png"
+    check(
+        "/v1/scripts/{script_id}/assets/{name}",
+        "PUT",
+        client.put(asset, data=png.getvalue(), headers={"Content-Type": "image/png"}),
+    )
+    check("/v1/scripts/{script_id}/assets", "GET", client.get(f"{script}/assets"))
+    check("/v1/scripts/{script_id}/assets/{name}", "GET", client.get(asset))
+    check("/v1/scripts/{script_id}/assets/{name}", "DELETE", client.delete(asset))
+    check("/v1/scripts/{script_id}", "DELETE", client.delete(script))
+    check("/v1/scripts/{script_id}", "GET", client.get(script))
+    key = check(
+        "/v1/api-keys",
+        "POST",
+        client.post("/api-keys", json={"name": "k", "permissions": ["scripts:read"]}),
+    )
+    check("/v1/api-keys", "GET", client.get("/api-keys"))
+    key_id = key.json()["data"]["api_key"]["id"]
+    check("/v1/api-keys/{key_id}", "DELETE", client.delete(f"/api-keys/{key_id}"))
+
+    every = {
+        (path, method.upper())
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    assert check.checked == every
