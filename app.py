@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, Response
 
 from chalicelib import accounts, api_keys, assets, nodes, openapi, scripts
-from chalicelib.errors import InternalError
+from chalicelib.batch import process_sqs_batch
 from chalicelib.http import ApiRequest, ApiRoutes, Reply, request_middleware
 from chalicelib.logs import configure_logging
 from chalicelib.settings import get_settings
@@ -249,18 +243,7 @@ def delete_asset(request: ApiRequest, script_id: str, name: str) -> dict:
     return {"message": "Asset deleted successfully"}
 
 
-def _finish_script_deletion(record: SQSRecord) -> None:
-    script_id = json.loads(record.body)["script_id"]
-    if not scripts.finish_deletion(script_id):
-        raise InternalError(f"Script {script_id} is not marked deleted")
-
-
 @app.on_sqs_message(queue=settings.resource_name(assets.CLEANUP_QUEUE), batch_size=10)
 def on_asset_cleanup(event) -> dict:
     """Remove deleted scripts' assets and records; failures are retried alone."""
-    return process_partial_response(
-        event=event.to_dict(),
-        record_handler=_finish_script_deletion,
-        processor=BatchProcessor(event_type=EventType.SQS),
-        context=event.context,
-    )
+    return process_sqs_batch(event.to_dict(), event.context, scripts.finish_deletion)

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 

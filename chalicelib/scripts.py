@@ -21,6 +21,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from chalicelib import assets, events, nodes
 from chalicelib.auth import Principal
 from chalicelib.errors import (
+    InternalError,
     InvalidRequestError,
     NotFoundError,
     PreconditionFailedError,
@@ -242,21 +243,25 @@ def delete_script(principal: Principal, script_id: str) -> None:
     events.publish_event("script.deleted", principal.org_id, {"id": script.id})
 
 
-def finish_deletion(script_id: str) -> bool:
-    """Remove a deleted script's assets and record; False if it is not deleted."""
+def finish_deletion(message: str) -> None:
+    """Remove a deleted script's assets and record, from a cleanup message.
+
+    Raises InternalError if the script is not marked deleted, so the message
+    is retried (and lands in the dead-letter queue if that never changes).
+    """
+    script_id = json.loads(message)["script_id"]
     try:
         script = Script.get(script_id)
     except DoesNotExist:
-        return True
+        return
     if script.status != DELETING:
-        return False
+        raise InternalError(f"Script {script_id} is not marked deleted")
     assets.delete_all_assets(script.id, script.org_id)
     try:
         script.delete(condition=Script.status == DELETING)
     except DeleteError as exc:
         if not _is_conditional_failure(exc):
             raise
-    return True
 
 
 def list_scripts(principal: Principal, query: ListQuery) -> ScriptPage:

@@ -24,6 +24,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--moto-port", type=int, default=int(os.environ.get("TAPCRAFT_MOTO_PORT", "0"))
     )
+    parser.add_argument(
+        "--endpoint-url",
+        help="use this AWS endpoint (LocalStack, say) instead of starting moto",
+    )
+    parser.add_argument(
+        "--no-provision",
+        action="store_true",
+        help="with --endpoint-url: the resources exist already",
+    )
     return parser.parse_args()
 
 
@@ -33,7 +42,7 @@ def _banner(stack: LocalStack, key: str) -> str:
         [
             "TapCraft Pro is running locally (data lives in memory only).",
             f"  API base URL : {base}",
-            f"  Local AWS    : {stack.moto.url} (moto)",
+            f"  Local AWS    : {stack.aws_url}",
             f"  Admin API key: {key}",
             "",
             "Try it:",
@@ -49,7 +58,11 @@ def main() -> None:
     from chalicelib.logs import configure_logging
 
     configure_logging(os.environ.get("TAPCRAFT_LOG_LEVEL", "WARNING"))
-    stack = LocalStack(api_port=arguments.port)
+    stack = LocalStack(
+        api_port=arguments.port,
+        endpoint_url=arguments.endpoint_url,
+        provision=not arguments.no_provision,
+    )
     stack.moto.port = arguments.moto_port
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

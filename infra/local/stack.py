@@ -113,9 +113,15 @@ class MotoServer:
 
 @dataclass
 class LocalStack:
-    """Everything `make run` and the tests need, in this process and one child."""
+    """Everything `make run` and the tests need, in this process and one child.
+
+    With `endpoint_url` set (LocalStack, say) no moto server is started and
+    resources are provisioned there only if `provision` is true.
+    """
 
     api_port: int = 0
+    endpoint_url: str | None = None
+    provision: bool = True
     moto: MotoServer = field(default_factory=MotoServer)
     provisioned: Provisioned | None = None
     gateway: Any = None
@@ -126,15 +132,23 @@ class LocalStack:
     def api_url(self) -> str:
         return self.gateway.url
 
+    @property
+    def aws_url(self) -> str:
+        return self.endpoint_url or self.moto.url
+
     def start(self, with_bridge: bool = True) -> LocalStack:
-        self.moto.start()
-        os.environ.update(LOCAL_ENVIRONMENT)
-        os.environ["AWS_ENDPOINT_URL"] = self.moto.url
-        session = boto3.session.Session(region_name=LOCAL_ENVIRONMENT["AWS_REGION"])
-        prefix = LOCAL_ENVIRONMENT["TAPCRAFT_RESOURCE_PREFIX"]
-        self.provisioned = Provisioner(session, self.moto.url).provision(
-            {"ResourcePrefix": os.environ.get("TAPCRAFT_RESOURCE_PREFIX", prefix)}
-        )
+        if self.endpoint_url is None:
+            self.moto.start()
+            os.environ.update(LOCAL_ENVIRONMENT)
+        else:
+            for name, value in LOCAL_ENVIRONMENT.items():
+                os.environ.setdefault(name, value)
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_url
+        session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
+        if self.provision:
+            self.provisioned = Provisioner(session, self.aws_url).provision(
+                {"ResourcePrefix": os.environ["TAPCRAFT_RESOURCE_PREFIX"]}
+            )
         self._serve(session, with_bridge)
         return self
 
@@ -149,8 +163,8 @@ class LocalStack:
         if with_bridge:
             self.bridge = EventBridge(
                 self.app,
-                sqs=session.client("sqs", endpoint_url=self.moto.url),
-                sns=session.client("sns", endpoint_url=self.moto.url),
+                sqs=session.client("sqs", endpoint_url=self.aws_url),
+                sns=session.client("sns", endpoint_url=self.aws_url),
                 region=session.region_name,
             )
             self.bridge.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -52,7 +53,7 @@ def test_run_serves_the_api_and_stops_cleanly_on_ctrl_c():
         moto_url = re.search(r"Local AWS\s+: (\S+)", banner).group(1)
 
         answer = subprocess.run(
-            curl, shell=True, capture_output=True, text=True, timeout=30, check=True
+            shlex.split(curl), capture_output=True, text=True, timeout=30, check=True
         )
 
         assert f"http://127.0.0.1:{port}/v1" in banner
