@@ -12,7 +12,9 @@ import binascii
 import json
 import logging
 import math
+import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +75,8 @@ DEFAULT_SETTINGS = {
     "retry_on_failure": False,
     "max_retries": 3,
 }
-UPDATE_ATTEMPTS = 3
+UPDATE_ATTEMPTS = 8
+RETRY_PAUSE_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def update_script(
             if expected_version is not None:
                 current = load_script(principal.org_id, script_id)
                 raise _stale(current, expected_version) from exc
+            time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS))
     raise PreconditionFailedError("The script kept changing; try again")
 
 
