@@ -7,6 +7,7 @@ indexes must match the template, which tests/infra/test_provision.py checks.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -106,8 +107,8 @@ class ScriptsByOrg(GlobalSecondaryIndex):
                 "updated_at",
                 "version",
                 "execution_count",
-                "success_rate",
-                "average_duration",
+                "success_count",
+                "total_duration",
             ]
         )
 
@@ -134,9 +135,21 @@ class Script(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     execution_count = NumberAttribute(default=0)
-    success_rate = NumberAttribute(default=0)
-    average_duration = NumberAttribute(default=0)
+    success_count = NumberAttribute(default=0)
+    total_duration = NumberAttribute(default=0)
     by_org = ScriptsByOrg()
+
+    @property
+    def success_rate(self) -> float:
+        """Percent of finished executions that succeeded."""
+        runs = int(self.execution_count or 0)
+        return 100.0 * int(self.success_count or 0) / runs if runs else 0.0
+
+    @property
+    def average_duration(self) -> float:
+        """Mean seconds of the successful executions."""
+        successes = int(self.success_count or 0)
+        return float(self.total_duration or 0) / successes if successes else 0.0
 
 
 class Asset(Model):
@@ -155,3 +168,158 @@ class Asset(Model):
     sha256 = UnicodeAttribute()
     object_key = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+_EXECUTION_SUMMARY = [
+    "script_id",
+    "script_name",
+    "status",
+    "started_at",
+    "duration",
+    "actions_executed",
+]
+
+
+class ExecutionsByOrg(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "org-index"
+        projection = IncludeProjection(_EXECUTION_SUMMARY)
+
+    org_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ExecutionsByScript(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "script-index"
+        projection = IncludeProjection(_EXECUTION_SUMMARY)
+
+    script_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Execution(Model):
+    """One run of a script; the state machine and the agent routes move it on."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("executions")
+
+    id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    script_id = UnicodeAttribute()
+    script_name = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    request = UnicodeAttribute()
+    device_id = UnicodeAttribute(null=True)
+    estimated_duration = NumberAttribute(null=True)
+    attempt = NumberAttribute(default=0)
+    current_job_id = UnicodeAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    device_serial = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    stopped_at = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    progress = NumberAttribute(default=0)
+    current_step = UnicodeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    duration = NumberAttribute(null=True)
+    actions_executed = NumberAttribute(null=True)
+    error_type = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    outcome_event = UnicodeAttribute(null=True)
+    by_org = ExecutionsByOrg()
+    by_script = ExecutionsByScript()
+
+
+class ExecutionLog(Model):
+    """A log line an agent reported; `position` orders lines within a run."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("execution-logs")
+
+    execution_id = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)
+    timestamp = UnicodeAttribute()
+    level = UnicodeAttribute()
+    message = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class QueuedJobs(GlobalSecondaryIndex):
+    """Sparse: only jobs waiting for a device carry `queued_at`."""
+
+    class Meta:
+        index_name = "queued-index"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+    queued_at = UnicodeAttribute(range_key=True)
+
+
+class Job(Model):
+    """One attempt of an execution, as handed to a device agent."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("jobs")
+
+    id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    execution_id = UnicodeAttribute()
+    attempt = NumberAttribute()
+    task_token = UnicodeAttribute()
+    status = UnicodeAttribute()
+    device_id = UnicodeAttribute(null=True)
+    queued_at = UnicodeAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    device_serial = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+    stop_requested = BooleanAttribute(default=False)
+    expires_at = NumberAttribute(null=True)
+    queued = QueuedJobs()
+
+
+class AgentsByOrg(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "org-index"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Agent(Model):
+    """A device agent host; its token is stored only as a SHA-256 hash."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("agents")
+
+    id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    last_seen_at = UnicodeAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+    by_org = AgentsByOrg()
+
+
+class Device(Model):
+    """A phone as its agent last reported it; `current_job` locks it to one job."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("devices")
+
+    org_id = UnicodeAttribute(hash_key=True)
+    serial = UnicodeAttribute(range_key=True)
+    agent_id = UnicodeAttribute()
+    model = UnicodeAttribute(default="")
+    android_version = UnicodeAttribute(default="")
+    screen_width = NumberAttribute(default=0)
+    screen_height = NumberAttribute(default=0)
+    state = UnicodeAttribute(default="device")
+    last_seen_at = UnicodeAttribute()
+    current_job = UnicodeAttribute(null=True)

@@ -511,7 +511,7 @@ def summary(script: Script) -> dict[str, Any]:
         "version": int(script.version),
         "created_at": script.created_at,
         "updated_at": script.updated_at,
-        "execution_count": int(script.execution_count),
+        "execution_count": int(script.execution_count or 0),
         "success_rate": _number(script.success_rate),
         "average_duration": _number(script.average_duration),
     }

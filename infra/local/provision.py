@@ -18,7 +18,13 @@ from typing import Any
 
 import boto3
 
-from infra.local.template import Resolver, TemplateError, load_template, references
+from infra.local.template import (
+    TEMPLATE_PATH,
+    Resolver,
+    TemplateError,
+    load_template,
+    references,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,7 @@ class Provisioner:
         }
         for logical, resource in _ordered(template["Resources"]):
             if resource["Type"] in SKIPPED_LOCALLY:
+                self._stand_in(logical, resource["Type"], result)
                 continue
             if not conditions.get(resource.get("Condition", ""), True):
                 continue
@@ -85,6 +92,13 @@ class Provisioner:
                 result.attributes[(logical, name)] = value
             logger.info("resource created", extra={"logical_id": logical, "ref": ref})
         return result
+
+    def _stand_in(self, logical: str, kind: str, result: Provisioned) -> None:
+        """Give a skipped resource the ARN others may refer to."""
+        if kind == "AWS::IAM::Role":
+            arn = f"arn:aws:iam::{self.account_id}:role/{logical}"
+            result.refs[logical] = logical
+            result.attributes[(logical, "Arn")] = arn
 
 
 def _parameter_values(template: dict, given: dict[str, str]) -> dict[str, str]:
@@ -229,7 +243,7 @@ def _alias(p: Provisioner, props: dict) -> tuple[str, dict]:
 
 
 def _state_machine(p: Provisioner, props: dict) -> tuple[str, dict]:
-    definition = props.get("DefinitionString") or json.dumps(props["Definition"])
+    definition = _definition(props)
     for name, value in props.get("DefinitionSubstitutions", {}).items():
         definition = definition.replace("${" + name + "}", str(value))
     arn = p.client("stepfunctions").create_state_machine(
@@ -239,6 +253,17 @@ def _state_machine(p: Provisioner, props: dict) -> tuple[str, dict]:
         type=props.get("StateMachineType", "STANDARD"),
     )["stateMachineArn"]
     return arn, {"Arn": arn, "Name": props["StateMachineName"]}
+
+
+def _definition(props: dict) -> str:
+    """The ASL text; a local DefinitionS3Location is a path `aws cloudformation
+    package` uploads, relative to the template."""
+    location = props.get("DefinitionS3Location")
+    if isinstance(location, str):
+        return (TEMPLATE_PATH.parent / location).read_text(encoding="utf-8")
+    if "DefinitionString" in props:
+        return props["DefinitionString"]
+    return json.dumps(props["Definition"])
 
 
 _CREATORS: dict[str, Callable[[Provisioner, dict], tuple[str, dict]]] = {
