@@ -6,9 +6,31 @@ import json
 
 from chalice import Chalice, Response
 
-from chalicelib import accounts, api_keys, assets, nodes, openapi, scripts
+from chalicelib import (
+    accounts,
+    agents,
+    api_keys,
+    assets,
+    executions,
+    jobs,
+    nodes,
+    oauth,
+    oauth_clients,
+    openapi,
+    pages,
+    protocol,
+    scripts,
+    signing,
+)
 from chalicelib.batch import process_sqs_batch
-from chalicelib.http import ApiRequest, ApiRoutes, Reply, request_middleware
+from chalicelib.http import (
+    FORM,
+    JSON,
+    ApiRequest,
+    ApiRoutes,
+    Reply,
+    request_middleware,
+)
 from chalicelib.logs import configure_logging
 from chalicelib.settings import get_settings
 
@@ -22,6 +44,16 @@ api = ApiRoutes(app)
 SCRIPT = "/v1/scripts/{script_id}"
 ASSET = "/v1/scripts/{script_id}/assets/{name}"
 IMAGE_TYPES = ("image/png", "image/jpeg")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+OAUTH_AUTHORIZE_QUERY = (
+    "client_id",
+    "response_type",
+    "scope",
+    "redirect_uri",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 @api.route("/v1/health", "GET", "Service health", public=True, response="Health")
@@ -51,10 +83,9 @@ def openapi_document(request: ApiRequest) -> Response:
     tag="api-keys",
 )
 def create_api_key(request: ApiRequest) -> dict:
-    user = accounts.get_user(request.caller.org_id, request.caller.user_id)
     body = request.body
-    created = api_keys.create_api_key(
-        user, body.get("name"), body.get("permissions"), request.caller.permissions
+    created = api_keys.create_own_api_key(
+        request.caller, body.get("name"), body.get("permissions")
     )
     described = api_keys.describe_api_key(created.record)
     return {"api_key": {**described, "key": created.key}}
@@ -241,6 +272,374 @@ def delete_asset(request: ApiRequest, script_id: str, name: str) -> dict:
     script = scripts.get_script(request.caller, script_id)
     assets.delete_asset(script, name)
     return {"message": "Asset deleted successfully"}
+
+
+@api.route(
+    "/v1/users/me/password",
+    "PUT",
+    "Set your password, used to sign in when authorizing OAuth clients",
+    body="PasswordInput",
+    response="Message",
+    tag="users",
+)
+def set_own_password(request: ApiRequest) -> dict:
+    accounts.set_own_password(request.caller, request.body)
+    return {"message": "Password set"}
+
+
+@api.route(
+    "/v1/oauth/clients",
+    "POST",
+    "Register an OAuth client (a confidential one's secret is shown once)",
+    permission="integrations:manage",
+    body="OAuthClientInput",
+    response="OAuthClientData",
+    status=201,
+    tag="oauth",
+)
+def register_oauth_client(request: ApiRequest) -> dict:
+    created = oauth_clients.register_client(request.caller, request.body)
+    described = oauth_clients.describe_client(created.record)
+    return {"client": {**described, "client_secret": created.secret}}
+
+
+@api.route(
+    "/v1/oauth/clients",
+    "GET",
+    "List the organization's OAuth clients",
+    permission="integrations:manage",
+    response="OAuthClientList",
+    tag="oauth",
+)
+def list_oauth_clients(request: ApiRequest) -> dict:
+    found = oauth_clients.list_clients(request.caller)
+    return {"clients": [oauth_clients.describe_client(c) for c in found]}
+
+
+@api.route(
+    "/v1/oauth/clients/{client_id}",
+    "DELETE",
+    "Delete an OAuth client and revoke every token it holds",
+    permission="integrations:manage",
+    response="OAuthClientData",
+    tag="oauth",
+)
+def delete_oauth_client(request: ApiRequest, client_id: str) -> dict:
+    deleted = oauth_clients.delete_client(request.caller, client_id)
+    return {"client": oauth_clients.describe_client(deleted)}
+
+
+@api.route(
+    "/oauth/authorize",
+    "GET",
+    "The sign-in and consent page of the authorization code flow",
+    public=True,
+    response="html",
+    query=OAUTH_AUTHORIZE_QUERY,
+    tag="oauth",
+)
+def authorize(request: ApiRequest) -> Response:
+    page = oauth.authorization_page(request.query, request.header("cookie"))
+    return pages.respond(page)
+
+
+@api.route(
+    "/oauth/authorize",
+    "POST",
+    "Sign in and allow or deny; redirects back to the client",
+    public=True,
+    body="ConsentForm",
+    body_types=(FORM,),
+    response="html",
+    tag="oauth",
+)
+def authorize_decision(request: ApiRequest) -> Response:
+    outcome = oauth.submit_consent(request.body, request.header("cookie"))
+    return pages.respond(outcome)
+
+
+@api.route(
+    "/oauth/token",
+    "POST",
+    "Exchange an authorization code or a refresh token for tokens",
+    public=True,
+    body="TokenRequest",
+    body_types=(FORM,),
+    response="TokenResponse",
+    headers=("Authorization",),
+    tag="oauth",
+)
+def issue_tokens(request: ApiRequest) -> Response:
+    issued = oauth.exchange(request.body, request.header("authorization"))
+    return Response(json.dumps(issued), headers={**NO_STORE, "Content-Type": JSON})
+
+
+@api.route(
+    "/oauth/revoke",
+    "POST",
+    "Revoke an access or refresh token and the grant behind it",
+    public=True,
+    body="RevokeRequest",
+    body_types=(FORM,),
+    response="empty",
+    headers=("Authorization",),
+    tag="oauth",
+)
+def revoke_token(request: ApiRequest) -> Response:
+    oauth.revoke(request.body, request.header("authorization"))
+    return Response("", headers={**NO_STORE, "Content-Type": JSON})
+
+
+@api.route(
+    "/.well-known/jwks.json",
+    "GET",
+    "The public keys that verify access tokens",
+    public=True,
+    response="JsonWebKeySet",
+    tag="oauth",
+)
+def json_web_keys(request: ApiRequest) -> Response:
+    headers = {"Content-Type": JSON, "Cache-Control": "public, max-age=300"}
+    return Response(json.dumps(signing.jwks()), headers=headers)
+
+
+@api.route(
+    f"{SCRIPT}/execute",
+    "POST",
+    "Run a script on a device",
+    permission="scripts:execute",
+    body="ExecuteInput",
+    body_required=False,
+    response="ExecutionData",
+    status=202,
+    headers=("Idempotency-Key",),
+    tag="executions",
+)
+def execute_script(request: ApiRequest, script_id: str) -> Reply:
+    execution = executions.start_execution(
+        request.caller, script_id, request.body, request.header("idempotency-key")
+    )
+    status = 202 if execution.status in executions.ACTIVE else 200
+    return Reply({"execution": executions.describe(execution)}, status)
+
+
+@api.route(
+    "/v1/executions",
+    "GET",
+    "List executions",
+    permission="scripts:read",
+    response="ExecutionList",
+    tag="executions",
+    query=("script_id", "status", "start_date", "end_date", "page", "limit", "cursor"),
+)
+def list_executions(request: ApiRequest) -> dict:
+    query = executions.parse_list_query(request.query)
+    page = executions.list_executions(request.caller, query)
+    return {
+        "executions": [executions.summary(e) for e in page.executions],
+        "pagination": {
+            "page": 1 if query.cursor else query.page,
+            "limit": query.limit,
+            "total": page.total,
+            "pages": -(-page.total // query.limit),
+            "next_cursor": page.next_cursor,
+        },
+    }
+
+
+@api.route(
+    "/v1/executions/{execution_id}",
+    "GET",
+    "Get an execution with its first logs",
+    permission="scripts:read",
+    response="ExecutionData",
+    tag="executions",
+)
+def get_execution(request: ApiRequest, execution_id: str) -> dict:
+    execution = executions.get_execution(request.caller, execution_id)
+    return {"execution": executions.describe(execution)}
+
+
+@api.route(
+    "/v1/executions/{execution_id}/logs",
+    "GET",
+    "Page through an execution's logs",
+    permission="scripts:read",
+    response="LogList",
+    query=("cursor",),
+    tag="executions",
+)
+def list_execution_logs(request: ApiRequest, execution_id: str) -> dict:
+    cursor = (request.query.get("cursor") or [None])[-1]
+    lines, following = executions.list_logs(request.caller, execution_id, cursor)
+    return {
+        "logs": [executions.describe_log(line) for line in lines],
+        "next_cursor": following,
+    }
+
+
+@api.route(
+    "/v1/executions/{execution_id}/stop",
+    "POST",
+    "Stop an execution",
+    permission="scripts:execute",
+    body="StopInput",
+    body_required=False,
+    response="ExecutionData",
+    tag="executions",
+)
+def stop_execution(request: ApiRequest, execution_id: str) -> dict:
+    reason = (request.body or {}).get("reason")
+    execution = executions.stop_execution(request.caller, execution_id, reason)
+    return {"execution": executions.describe(execution, with_logs=False)}
+
+
+@api.route(
+    "/v1/devices",
+    "GET",
+    "The organization's phones and their state",
+    permission="scripts:read",
+    response="DeviceList",
+    tag="devices",
+)
+def list_devices(request: ApiRequest) -> dict:
+    devices = agents.list_devices(request.caller)
+    return {"devices": [agents.describe_device(d) for d in devices]}
+
+
+@api.route(
+    "/v1/agents",
+    "POST",
+    "Register a device agent",
+    permission="team:manage",
+    body="AgentInput",
+    response="AgentData",
+    status=201,
+    tag="agents",
+)
+def create_agent(request: ApiRequest) -> dict:
+    created = agents.create_agent(request.caller, request.body.get("name"))
+    return {"agent": {**agents.describe_agent(created.record), "token": created.token}}
+
+
+@api.route(
+    "/v1/agents",
+    "GET",
+    "List device agents",
+    permission="team:manage",
+    response="AgentList",
+    tag="agents",
+)
+def list_agents(request: ApiRequest) -> dict:
+    return {
+        "agents": [agents.describe_agent(a) for a in agents.list_agents(request.caller)]
+    }
+
+
+@api.route(
+    "/v1/agents/{agent_id}",
+    "DELETE",
+    "Revoke a device agent",
+    permission="team:manage",
+    response="AgentData",
+    tag="agents",
+)
+def revoke_agent(request: ApiRequest, agent_id: str) -> dict:
+    return {
+        "agent": agents.describe_agent(agents.revoke_agent(request.caller, agent_id))
+    }
+
+
+@api.route(
+    protocol.HEARTBEAT_PATH,
+    "POST",
+    "Agent: report the phones attached",
+    agent=True,
+    body="AgentHeartbeatInput",
+    response="AgentHeartbeatData",
+    tag="agent protocol",
+)
+def agent_heartbeat(request: ApiRequest) -> dict:
+    devices = agents.record_heartbeat(
+        request.calling_agent, request.body.get("devices")
+    )
+    return {"agent_id": request.calling_agent.agent_id, "devices": len(devices)}
+
+
+@api.route(
+    protocol.CLAIM_PATH,
+    "POST",
+    "Agent: wait for a job for one of its phones",
+    agent=True,
+    body="ClaimInput",
+    response="ClaimData",
+    tag="agent protocol",
+)
+def agent_claim(request: ApiRequest) -> dict:
+    assignment = jobs.claim_job(request.calling_agent, request.body)
+    return {"job": assignment.to_json() if assignment else None}
+
+
+@api.route(
+    protocol.JOB_HEARTBEAT_PATH,
+    "POST",
+    "Agent: keep a job alive",
+    agent=True,
+    body="Empty",
+    body_required=False,
+    response="JobHeartbeatData",
+    tag="agent protocol",
+)
+def agent_job_heartbeat(request: ApiRequest, job_id: str) -> dict:
+    return {"stop_requested": jobs.heartbeat(request.calling_agent, job_id)}
+
+
+@api.route(
+    protocol.JOB_EVENTS_PATH,
+    "POST",
+    "Agent: report progress and log lines",
+    agent=True,
+    body="ProgressInput",
+    response="Acknowledged",
+    tag="agent protocol",
+)
+def agent_job_events(request: ApiRequest, job_id: str) -> dict:
+    jobs.record_progress(request.calling_agent, job_id, request.body)
+    return {"accepted": True}
+
+
+@api.route(
+    protocol.JOB_COMPLETE_PATH,
+    "POST",
+    "Agent: report how a job ended",
+    agent=True,
+    body="CompleteInput",
+    response="Acknowledged",
+    tag="agent protocol",
+)
+def agent_job_complete(request: ApiRequest, job_id: str) -> dict:
+    jobs.complete(request.calling_agent, job_id, request.body)
+    return {"accepted": True}
+
+
+@api.route(
+    protocol.JOB_ASSET_PATH,
+    "GET",
+    "Agent: download an image a job needs",
+    agent=True,
+    response="binary",
+    response_types=IMAGE_TYPES,
+    tag="agent protocol",
+)
+def agent_job_asset(request: ApiRequest, job_id: str, name: str) -> Response:
+    asset, data = jobs.job_asset(request.calling_agent, job_id, name)
+    return Response(body=data, headers={"Content-Type": asset.content_type})
+
+
+@app.on_sqs_message(queue=settings.resource_name("dispatch"), batch_size=10)
+def on_dispatch(event) -> dict:
+    """Turn the state machine's dispatch messages into jobs for the agents."""
+    return process_sqs_batch(event.to_dict(), event.context, jobs.dispatch_job)
 
 
 @app.on_sqs_message(queue=settings.resource_name(assets.CLEANUP_QUEUE), batch_size=10)

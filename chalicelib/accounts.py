@@ -1,4 +1,4 @@
-"""Organizations and their users."""
+"""Organizations, their users and the users' passwords (for OAuth sign-in)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import re
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import api_keys, auth
-from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib import api_keys, auth, passwords, plans
+from chalicelib.errors import NotFoundError, UnauthorizedError, ValidationError
 from chalicelib.ids import new_id, now_iso
 from chalicelib.models import Organization, User, UsersByOrg
 
 logger = logging.getLogger(__name__)
 
-TIERS = ("free", "pro", "business", "enterprise")
+TIERS = plans.TIERS
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
 
@@ -71,3 +71,59 @@ def bootstrap_organization(
     owner = create_user(org, email, name, "owner")
     key = api_keys.create_api_key(owner, "bootstrap", sorted(auth.PERMISSIONS))
     return org, owner, key
+
+
+def set_password(user: User, password: object) -> None:
+    """Store a new password for `user`; raises ValidationError if too weak."""
+    hashed = passwords.hash_password(passwords.validate_password(password))
+    user.update(
+        actions=[
+            User.password_hash.set(hashed),
+            User.password_changed_at.set(now_iso()),
+        ]
+    )
+    logger.info("password set", extra={"user_id": user.id})
+
+
+def set_own_password(principal: auth.Principal, body: dict) -> None:
+    """The caller sets their password; the current one is needed once one exists.
+
+    Raises ForbiddenError through an OAuth token, ValidationError for a weak
+    password, UnauthorizedError for a wrong current password.
+    """
+    principal.require_api_key("Setting a password")
+    user = get_user(principal.org_id, principal.user_id)
+    if user.password_hash:
+        current = body.get("current_password")
+        if not isinstance(current, str) or not passwords.verify_password(
+            current, user.password_hash
+        ):
+            raise UnauthorizedError("current_password is missing or wrong")
+    set_password(user, body.get("password"))
+
+
+def find_user(org_id: str, email: str) -> User:
+    """A user of `org_id` by email; raises NotFoundError."""
+    email = email.strip().lower()
+    found = list(User.by_org.query(org_id, UsersByOrg.email == email, limit=1))
+    if not found:
+        raise NotFoundError(f"No user {email} in organization {org_id}")
+    return found[0]
+
+
+def sign_in(org_id: str, email: str, password: str) -> User | None:
+    """The active user of `org_id` with this email and password, or None.
+
+    An unknown email costs the same hashing time as a wrong password.
+    """
+    try:
+        user = find_user(org_id, email)
+    except NotFoundError:
+        passwords.verify_password(password, None)
+        return None
+    if not passwords.verify_password(password, user.password_hash):
+        logger.info("sign-in refused", extra={"user_id": user.id})
+        return None
+    if user.status != "active":
+        return None
+    return user

@@ -7,16 +7,13 @@ constant time. The full key is returned once, by `create_api_key`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import auth
+from chalicelib import auth, tokens
 from chalicelib.errors import NotFoundError, UnauthorizedError, ValidationError
 from chalicelib.ids import now_iso, parse_iso, to_iso, utc_now
 from chalicelib.models import ApiKey, User
@@ -35,17 +32,6 @@ class NewApiKey:
     key: str
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _split(key: str) -> tuple[str, str] | None:
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1]:
-        return None
-    return parts[1], parts[2]
-
-
 def create_api_key(
     user: User,
     name: object,
@@ -62,22 +48,37 @@ def create_api_key(
     if grantable is not None:
         allowed = allowed & grantable
     granted = _validate_permissions(permissions, allowed)
-    key_id = secrets.token_hex(8)
-    key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    minted = tokens.mint(KEY_PREFIX)
     record = ApiKey(
-        f"key_{key_id}",
+        f"key_{minted.token_id}",
         org_id=user.org_id,
         user_id=user.id,
         role=user.role,
         name=name,
-        prefix=key[: len(KEY_PREFIX) + 9],
-        secret_hash=_hash(key),
+        prefix=minted.prefix,
+        secret_hash=minted.digest,
         permissions=granted,
         created_at=now_iso(),
     )
     record.save(condition=ApiKey.id.does_not_exist())
     logger.info("api key created", extra={"key_id": record.id, "org_id": user.org_id})
-    return NewApiKey(record, key)
+    return NewApiKey(record, minted.token)
+
+
+def create_own_api_key(
+    principal: auth.Principal, name: object, permissions: object
+) -> NewApiKey:
+    """The caller makes a key for themself, never stronger than their own.
+
+    Raises ForbiddenError through an OAuth token (a key would outlive the
+    grant's revocation), ValidationError as `create_api_key` does.
+    """
+    principal.require_api_key("Creating an API key")
+    try:
+        user = User.get(principal.user_id)
+    except DoesNotExist as exc:
+        raise UnauthorizedError("The caller's user no longer exists") from exc
+    return create_api_key(user, name, permissions, principal.permissions)
 
 
 def _validate_name(name: object) -> None:
@@ -106,14 +107,14 @@ def _validate_permissions(permissions: object, allowed: frozenset[str]) -> set[s
 
 def authenticate(key: str) -> auth.Principal:
     """The principal behind an API key; raises UnauthorizedError."""
-    parts = _split(key)
-    if parts is None:
+    key_id = tokens.token_id(KEY_PREFIX, key)
+    if key_id is None:
         raise UnauthorizedError("The API key is malformed")
     try:
-        record = ApiKey.get(f"key_{parts[0]}")
+        record = ApiKey.get(f"key_{key_id}")
     except DoesNotExist as exc:
         raise UnauthorizedError("The API key is not valid") from exc
-    if not hmac.compare_digest(record.secret_hash, _hash(key)):
+    if not tokens.matches(record.secret_hash, key):
         raise UnauthorizedError("The API key is not valid")
     if record.revoked_at:
         raise UnauthorizedError("The API key has been revoked")

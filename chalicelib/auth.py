@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 ROLES = tuple(ROLE_PERMISSIONS)
+VIA_API_KEY = "api_key"
+VIA_OAUTH = "oauth"
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,18 @@ class Principal:
     role: str
     permissions: frozenset[str]
     credential_id: str
+    credential_type: str = VIA_API_KEY
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def require_api_key(self, action: str) -> None:
+        """Raises ForbiddenError when the caller acts through an OAuth token.
+
+        Delegated access must not mint credentials that outlive its grant.
+        """
+        if self.credential_type != VIA_API_KEY:
+            raise ForbiddenError(f"{action} needs an API key, not an OAuth token")
 
     def require(self, permission: str) -> None:
         """Raises ForbiddenError unless the caller holds `permission`."""

@@ -13,11 +13,15 @@
     ├── UnsupportedMediaTypeError 415 UNSUPPORTED_MEDIA_TYPE
     ├── ScriptExecutionError      422 SCRIPT_EXECUTION_FAILED
     ├── RateLimitedError          429 RATE_LIMITED
-    └── InternalError             500 INTERNAL_ERROR
+    ├── InternalError             500 INTERNAL_ERROR
+    └── OAuthError                400/401, RFC 6749 `error` codes (not enveloped)
 
 Services raise these; `chalicelib.http` turns them into the error envelope in
-one place. Lower-level exceptions (botocore, PynamoDB) are translated where
-they arise, `from` the original.
+one place. `OAuthError` is the exception: the OAuth endpoints answer in the
+protocol's own forms (a JSON object, a redirect back to the client, or a page
+for the person at the browser), which `chalicelib.http` also writes.
+Lower-level exceptions (botocore, PynamoDB) are translated where they arise,
+`from` the original.
 """
 
 from __future__ import annotations
@@ -114,6 +118,37 @@ class RateLimitedError(ApiError):
 
 class InternalError(ApiError):
     pass
+
+
+class OAuthError(ApiError):
+    """An OAuth 2.0 protocol error, `error` being the RFC 6749 code.
+
+    With `redirect_uri` the answer sends the browser back to the client with
+    `error`, `error_description` and `state`; with `page` the person at the
+    browser sees the reason (the client cannot be trusted with it); otherwise
+    the body is the RFC's JSON object.
+    """
+
+    code = "INVALID_REQUEST"
+    message = "The OAuth request was refused"
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 400,
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        page: bool = False,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(description, headers=headers)
+        self.error = error
+        self.http_status = status
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.page = page
 
 
 ALL_ERRORS: tuple[type[ApiError], ...] = (

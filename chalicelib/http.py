@@ -4,11 +4,15 @@ A request passes through these stages, each in one place:
 
 1. `request_middleware` names the request (`meta.request_id`, the
    `X-Request-Id` header, the log context), times it and logs one line;
-2. `ApiRoutes.route` checks the body's size and content type, parses JSON,
-   authenticates the caller and calls the view;
+2. `ApiRoutes.route` authenticates the caller (an API key or an OAuth access
+   token), counts the request against the organization's rate limits,
+   checks the body's size and content type, parses JSON or a form, and calls
+   the view;
 3. the view's result becomes the success envelope, and every `ApiError`
    the error envelope; any other exception is logged with its traceback and
-   answered as INTERNAL_ERROR without internals.
+   answered as INTERNAL_ERROR without internals. Answers to rate-limited
+   callers carry the `X-RateLimit-*` headers and `meta.rate_limit`;
+   `OAuthError`s take the OAuth protocol's own forms.
 """
 
 from __future__ import annotations
@@ -21,18 +25,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import api_keys, logs
+from chalicelib import agents, credentials, logs, pages, ratelimit
+from chalicelib.agents import AgentPrincipal
 from chalicelib.auth import Principal, bearer_token
 from chalicelib.errors import (
     ApiError,
     InternalError,
     InvalidRequestError,
     MethodNotAllowedError,
+    OAuthError,
     PayloadTooLargeError,
+    RateLimitedError,
     UnsupportedMediaTypeError,
 )
 from chalicelib.ids import now_iso
@@ -46,7 +54,13 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
 # Chalice keeps the current request on the app object, which concurrent
 # threads of a local server would share; each request's own copy lives here.
 _current: contextvars.ContextVar[Request] = contextvars.ContextVar("request")
+# Where the caller stands against its rate limits, for this request's answer.
+_usage: contextvars.ContextVar[ratelimit.Usage | None] = contextvars.ContextVar(
+    "rate_limit_usage", default=None
+)
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 50
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,9 @@ class RouteSpec:
     summary: str
     permission: str | None = None
     public: bool = False
+    agent: bool = False
     body: str | None = None
+    body_required: bool = True
     response: str | None = None
     status: int = 200
     query: tuple[str, ...] = ()
@@ -76,11 +92,17 @@ class ApiRequest:
     raw: Request
     body: Any = None
     principal: Principal | None = None
+    agent: AgentPrincipal | None = None
 
     @property
     def caller(self) -> Principal:
         assert self.principal is not None, "public routes have no caller"
         return self.principal
+
+    @property
+    def calling_agent(self) -> AgentPrincipal:
+        assert self.agent is not None, "only agent routes have a calling agent"
+        return self.agent
 
     def header(self, name: str) -> str | None:
         return self.raw.headers.get(name)
@@ -124,14 +146,44 @@ def error_envelope(error: ApiError) -> dict[str, Any]:
 
 
 def _meta() -> dict[str, Any]:
-    return {"timestamp": now_iso(), "request_id": request_id()}
+    meta: dict[str, Any] = {"timestamp": now_iso(), "request_id": request_id()}
+    usage = _usage.get()
+    if usage is not None:
+        meta["rate_limit"] = {"remaining": usage.remaining, "reset": usage.reset}
+    return meta
 
 
 def error_response(error: ApiError) -> Response:
+    if isinstance(error, OAuthError):
+        return _oauth_error_response(error)
     return Response(
         body=json.dumps(error_envelope(error)),
         status_code=error.http_status,
         headers={"Content-Type": JSON, **error.headers},
+    )
+
+
+def _oauth_error_response(error: OAuthError) -> Response:
+    """RFC 6749's forms: back to the client, a page for the person, or JSON."""
+    if error.redirect_uri:
+        params = {
+            "error": error.error,
+            "error_description": error.details,
+            "state": error.state,
+        }
+        return pages.redirect(pages.with_query(error.redirect_uri, params))
+    if error.page:
+        return pages.error_response(error.error, error.details, error.http_status)
+    body = {"error": error.error, "error_description": error.details}
+    return Response(
+        body=json.dumps(body),
+        status_code=error.http_status,
+        headers={
+            "Content-Type": JSON,
+            "Cache-Control": "no-store",
+            "Pragma": "no-cache",
+            **error.headers,
+        },
     )
 
 
@@ -161,10 +213,15 @@ class ApiRoutes:
     def _handle(self, spec: RouteSpec, view: Callable, params: dict) -> Response:
         request = _current.get()
         try:
-            api_request = ApiRequest(request, body=_read_body(spec, request))
-            if not spec.public:
+            api_request = ApiRequest(request)
+            if spec.agent:
                 token = bearer_token(request.headers.get("authorization"))
-                api_request.principal = api_keys.authenticate(token)
+                api_request.agent = agents.authenticate(token)
+            elif not spec.public:
+                authorization = request.headers.get("authorization")
+                api_request.principal = credentials.authenticate(authorization)
+                _enforce_rate_limit(api_request.principal)
+            api_request.body = _read_body(spec, request)
             if spec.permission:
                 api_request.caller.require(spec.permission)
             return _success(view(api_request, **params), spec.status)
@@ -177,6 +234,29 @@ class ApiRoutes:
             )
 
 
+def _enforce_rate_limit(principal: Principal) -> None:
+    """Count the request; raises RateLimitedError once a window is full."""
+    usage = ratelimit.consume(principal.org_id)
+    _usage.set(usage)
+    if usage is not None and not usage.allowed:
+        raise RateLimitedError(
+            f"The organization's limit of {usage.limit} requests per "
+            f"{usage.window} is reached; retry in {usage.retry_after} s",
+            headers={"Retry-After": str(usage.retry_after)},
+        )
+
+
+def _rate_limit_headers() -> dict[str, str]:
+    usage = _usage.get()
+    if usage is None:
+        return {}
+    return {
+        "X-RateLimit-Limit": str(usage.limit),
+        "X-RateLimit-Remaining": str(usage.remaining),
+        "X-RateLimit-Reset": str(usage.reset),
+    }
+
+
 def _read_body(spec: RouteSpec, request: Request) -> Any:
     raw = request.raw_body or b""
     limit = spec.max_body_bytes or get_settings().max_body_bytes
@@ -184,7 +264,7 @@ def _read_body(spec: RouteSpec, request: Request) -> Any:
         raise PayloadTooLargeError(
             f"The body has {len(raw)} bytes; the limit is {limit}"
         )
-    if spec.method in ("GET", "DELETE") or (not raw and spec.body is None):
+    if spec.method in ("GET", "DELETE") or (not raw and not spec.body_required):
         return None
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
     if content_type.lower() not in spec.body_types:
@@ -192,9 +272,24 @@ def _read_body(spec: RouteSpec, request: Request) -> Any:
             f"Send the body as {' or '.join(spec.body_types)}, not "
             f"{content_type or 'no Content-Type'}"
         )
+    if content_type == FORM:
+        return _parse_form(raw)
     if content_type != JSON:
         return raw
     return _parse_json(raw)
+
+
+def _parse_form(raw: bytes) -> dict[str, list[str]]:
+    """A form body, each name with all its values (OAuth refuses repeats)."""
+    try:
+        return parse_qs(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequestError("The form body is not valid") from exc
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
@@ -228,11 +323,13 @@ def request_middleware(event: Request, get_response: Callable) -> Response:
     name = "req_" + upstream.replace("-", "")[:24]
     token = _request_id.set(name)
     request_token = _current.set(event)
+    usage_token = _usage.set(None)
     started = time.perf_counter()
     with logs.correlated(request_id=name):
         try:
             response = _normalise(get_response(event))
             response.headers["X-Request-Id"] = name
+            response.headers.update(_rate_limit_headers())
             logger.info(
                 "request handled",
                 extra={
@@ -246,6 +343,7 @@ def request_middleware(event: Request, get_response: Callable) -> Response:
         finally:
             _request_id.reset(token)
             _current.reset(request_token)
+            _usage.reset(usage_token)
 
 
 def _normalise(response: Response) -> Response:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -17,6 +19,7 @@ from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
     IncludeProjection,
+    KeysOnlyProjection,
 )
 from pynamodb.models import Model
 
@@ -32,6 +35,15 @@ class _Meta:
     max_retry_attempts = 3
 
 
+class PlanOverrides(MapAttribute):
+    """An organization's own limits where its contract departs from its tier."""
+
+    requests_per_minute = NumberAttribute(null=True)
+    requests_per_hour = NumberAttribute(null=True)
+    requests_per_day = NumberAttribute(null=True)
+    max_scripts = NumberAttribute(null=True)
+
+
 class Organization(Model):
     class Meta(_Meta):
         table_name = _settings.resource_name("organizations")
@@ -40,6 +52,8 @@ class Organization(Model):
     name = UnicodeAttribute()
     tier = UnicodeAttribute(default="free")
     created_at = UnicodeAttribute()
+    plan_overrides = PlanOverrides(null=True)
+    script_count = NumberAttribute(default=0)
 
 
 class UsersByOrg(GlobalSecondaryIndex):
@@ -62,6 +76,8 @@ class User(Model):
     role = UnicodeAttribute()
     status = UnicodeAttribute(default="active")
     created_at = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    password_changed_at = UnicodeAttribute(null=True)
     by_org = UsersByOrg()
 
 
@@ -269,7 +285,9 @@ class Job(Model):
     org_id = UnicodeAttribute()
     execution_id = UnicodeAttribute()
     attempt = NumberAttribute()
-    task_token = UnicodeAttribute()
+    queue_token = UnicodeAttribute()
+    run_token = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     device_id = UnicodeAttribute(null=True)
     queued_at = UnicodeAttribute(null=True)
@@ -323,3 +341,126 @@ class Device(Model):
     state = UnicodeAttribute(default="device")
     last_seen_at = UnicodeAttribute()
     current_job = UnicodeAttribute(null=True)
+
+
+class RateCounter(Model):
+    """An organization's request counters for one UTC day.
+
+    Besides its key and expiry the item holds `m<minute of day>`, `h<hour of
+    day>` and `d` counters, which `chalicelib.ratelimit` names at run time.
+    """
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("rate-limits")
+
+    id = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+
+
+class OAuthClientsByOrg(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "org-index"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OAuthClient(Model):
+    """A third-party application; a confidential one keeps its secret's SHA-256."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("oauth-clients")
+
+    id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    client_type = UnicodeAttribute()
+    redirect_uris = ListAttribute(of=UnicodeAttribute)
+    scopes = UnicodeSetAttribute()
+    secret_prefix = UnicodeAttribute(null=True)
+    secret_hash = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_org = OAuthClientsByOrg()
+
+
+class AuthorizationCode(Model):
+    """A single-use authorization code; the code itself is kept as a hash."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("oauth-codes")
+
+    id = UnicodeAttribute(hash_key=True)
+    secret_hash = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    redirect_uri = UnicodeAttribute()
+    redirect_given = BooleanAttribute()
+    scopes = UnicodeSetAttribute()
+    code_challenge = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    grant_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class GrantsByClient(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "client-index"
+        projection = KeysOnlyProjection()
+
+    client_id = UnicodeAttribute(hash_key=True)
+
+
+class OAuthGrant(Model):
+    """What a user allowed a client: the family its refresh tokens belong to."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("oauth-grants")
+
+    id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    created_at = UnicodeAttribute()
+    refreshed_at = UnicodeAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+    by_client = GrantsByClient()
+
+
+class RefreshToken(Model):
+    """One refresh token of a grant; each is good for a single exchange."""
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("oauth-refresh-tokens")
+
+    id = UnicodeAttribute(hash_key=True)
+    secret_hash = UnicodeAttribute()
+    grant_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class SigningKey(Model):
+    """An RSA key pair that signs JWTs; KMS encrypts the private half.
+
+    Every key shares one partition (`purpose`), so listing them is one Query.
+    """
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("signing-keys")
+
+    purpose = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    public_jwk = UnicodeAttribute()
+    private_key_ciphertext = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    retired_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)

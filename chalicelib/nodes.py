@@ -211,14 +211,14 @@ def validate_variables(variables: Any) -> dict[str, Any]:
     for name, value in variables.items():
         if not IDENTIFIER.match(name):
             raise ValidationError(f"variables.{name}", "is not a valid variable name")
-        if not _is_scalar(value):
+        if not is_scalar(value):
             raise ValidationError(
                 f"variables.{name}", "must be a string, number or boolean"
             )
     return variables
 
 
-def _is_scalar(value: Any) -> bool:
+def is_scalar(value: Any) -> bool:
     if isinstance(value, str):
         return len(value) <= MAX_TEXT_LENGTH
     if isinstance(value, float):
@@ -314,7 +314,7 @@ def _check_number(where: str, spec: Field, value: Any) -> None:
 
 
 def _check_scalar(where: str, spec: Field, value: Any) -> None:
-    if not _is_scalar(value):
+    if not is_scalar(value):
         raise ValidationError(where, "must be a string, number or boolean")
 
 

@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib import auth, nodes, scripts
+from chalicelib import (
+    auth,
+    executions,
+    nodes,
+    oauth_clients,
+    passwords,
+    protocol,
+    scripts,
+)
 from chalicelib.errors import ALL_ERRORS
-from chalicelib.http import RouteSpec
+from chalicelib.http import FORM, RouteSpec
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -58,6 +66,331 @@ GRAPH = {
     },
     "settings": _ref("ScriptSettings"),
 }
+
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+NULLABLE_STRING = {"type": ["string", "null"]}
+LOG = _object(
+    ["timestamp", "level", "message"],
+    timestamp=STRING,
+    level={"enum": list(protocol.LOG_LEVELS)},
+    message=STRING,
+)
+EXECUTION_SUMMARY = _object(
+    [
+        "id",
+        "script_id",
+        "script_name",
+        "status",
+        "started_at",
+        "duration",
+        "success",
+        "actions_executed",
+    ],
+    id={"type": "string", "pattern": "^exec_"},
+    script_id=STRING,
+    script_name=STRING,
+    status={"enum": list(executions.STATUSES)},
+    started_at=TIMESTAMP,
+    duration=NULLABLE_NUMBER,
+    success={"type": ["boolean", "null"]},
+    actions_executed=INTEGER,
+)
+DEVICE_REPORT = _object(
+    ["serial"],
+    serial=STRING,
+    model=STRING,
+    android_version=STRING,
+    screen_width=INTEGER,
+    screen_height=INTEGER,
+    state=STRING,
+)
+AGENT = _object(
+    ["id", "name", "prefix", "status", "created_at"],
+    id={"type": "string", "pattern": "^agent_"},
+    name=STRING,
+    prefix=STRING,
+    status={"enum": ["active", "revoked"]},
+    created_at=TIMESTAMP,
+    last_seen_at=NULLABLE_TIMESTAMP,
+    revoked_at=NULLABLE_TIMESTAMP,
+    token={"type": "string", "description": "Shown only at creation"},
+)
+EXECUTION_SCHEMAS: dict[str, Any] = {
+    "ExecuteInput": _object(
+        [],
+        parameters={
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        options=_object(
+            [],
+            **{"async": {"type": "boolean"}},
+            timeout={"type": "integer", "minimum": 1000, "maximum": 3600000},
+            retry_on_failure={"type": "boolean"},
+            notification_webhook={"type": "string", "format": "uri"},
+        ),
+        device_id=STRING,
+    ),
+    "ExecutionSummary": EXECUTION_SUMMARY,
+    "Execution": {
+        **EXECUTION_SUMMARY,
+        "properties": {
+            **EXECUTION_SUMMARY["properties"],
+            "created_at": TIMESTAMP,
+            "completed_at": NULLABLE_STRING,
+            "stopped_at": NULLABLE_STRING,
+            "reason": NULLABLE_STRING,
+            "estimated_duration": NULLABLE_NUMBER,
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "current_step": NULLABLE_STRING,
+            "attempt": INTEGER,
+            "device_id": NULLABLE_STRING,
+            "result": {
+                "oneOf": [
+                    {"type": "null"},
+                    _object(
+                        [
+                            "success",
+                            "actions_executed",
+                            "actions_successful",
+                            "actions_failed",
+                            "data_collected",
+                        ],
+                        success={"type": "boolean"},
+                        actions_executed=INTEGER,
+                        actions_successful=INTEGER,
+                        actions_failed=INTEGER,
+                        data_collected={"type": "object"},
+                    ),
+                ]
+            },
+            "error": {
+                "oneOf": [
+                    {"type": "null"},
+                    _object(["type"], type=NULLABLE_STRING, message=NULLABLE_STRING),
+                ]
+            },
+            "logs": {"type": "array", "items": LOG},
+            "logs_next_cursor": NULLABLE_STRING,
+        },
+    },
+    "ExecutionData": _object(["execution"], execution=_ref("Execution")),
+    "ExecutionList": _object(
+        ["executions", "pagination"],
+        executions={"type": "array", "items": _ref("ExecutionSummary")},
+        pagination=_ref("Pagination"),
+    ),
+    "LogList": _object(
+        ["logs", "next_cursor"],
+        logs={"type": "array", "items": LOG},
+        next_cursor=NULLABLE_STRING,
+    ),
+    "StopInput": _object([], reason={"type": "string", "maxLength": 500}),
+    "Device": _object(
+        ["id", "serial", "agent_id", "status", "last_seen_at"],
+        id=STRING,
+        serial=STRING,
+        agent_id=STRING,
+        model=STRING,
+        android_version=STRING,
+        screen=_object(["width", "height"], width=INTEGER, height=INTEGER),
+        state=STRING,
+        status={"enum": ["online", "busy", "offline"]},
+        current_execution_job=NULLABLE_STRING,
+        last_seen_at=TIMESTAMP,
+    ),
+    "DeviceList": _object(
+        ["devices"], devices={"type": "array", "items": _ref("Device")}
+    ),
+    "AgentInput": _object(["name"], name={"type": "string", "maxLength": 100}),
+    "Agent": AGENT,
+    "AgentData": _object(["agent"], agent=_ref("Agent")),
+    "AgentList": _object(["agents"], agents={"type": "array", "items": _ref("Agent")}),
+    "AgentHeartbeatInput": _object(
+        ["devices"], devices={"type": "array", "items": DEVICE_REPORT}
+    ),
+    "AgentHeartbeatData": _object(
+        ["agent_id", "devices"], agent_id=STRING, devices=INTEGER
+    ),
+    "ClaimInput": _object(
+        ["devices"],
+        devices={"type": "array", "items": STRING},
+        wait_seconds={
+            "type": "number",
+            "minimum": 0,
+            "maximum": protocol.MAX_CLAIM_WAIT_SECONDS,
+        },
+    ),
+    "ClaimData": _object(
+        ["job"],
+        job={
+            "oneOf": [
+                {"type": "null"},
+                _object(
+                    list(protocol.JobAssignment.__dataclass_fields__),
+                    job_id=STRING,
+                    execution_id=STRING,
+                    attempt=INTEGER,
+                    device_serial=STRING,
+                    script={"type": "object"},
+                    parameters={"type": "object"},
+                    timeout_ms=INTEGER,
+                    heartbeat_seconds=INTEGER,
+                    assets=STRINGS,
+                ),
+            ]
+        },
+    ),
+    "Empty": {"type": "object"},
+    "JobHeartbeatData": _object(["stop_requested"], stop_requested={"type": "boolean"}),
+    "ProgressInput": _object(
+        [],
+        progress={"type": "integer", "minimum": 0, "maximum": 100},
+        current_step=STRING,
+        logs={"type": "array", "items": LOG},
+    ),
+    "CompleteInput": _object(
+        ["success"],
+        success={"type": "boolean"},
+        actions_executed=INTEGER,
+        actions_successful=INTEGER,
+        actions_failed=INTEGER,
+        data_collected={"type": "object"},
+        error_type={"enum": [*protocol.ERROR_TYPES, None]},
+        error_message=NULLABLE_STRING,
+    ),
+    "Acknowledged": _object(["accepted"], accepted={"const": True}),
+}
+
+SCOPES = {"enum": list(auth.PERMISSIONS)}
+SPACE_SEPARATED_SCOPES = {
+    "type": "string",
+    "description": "Space-separated scopes: " + ", ".join(auth.PERMISSIONS),
+}
+AUTH_SCHEMAS: dict[str, Any] = {
+    "PasswordInput": _object(
+        ["password"],
+        password={
+            "type": "string",
+            "minLength": passwords.MIN_LENGTH,
+            "maxLength": passwords.MAX_LENGTH,
+        },
+        current_password={
+            "type": "string",
+            "description": "Required once a password is set",
+        },
+    ),
+    "OAuthClientInput": _object(
+        ["name", "redirect_uris", "scopes"],
+        name={"type": "string", "maxLength": oauth_clients.MAX_NAME},
+        type={"enum": list(oauth_clients.CLIENT_TYPES), "default": "confidential"},
+        redirect_uris={
+            "type": "array",
+            "items": {"type": "string", "format": "uri"},
+            "minItems": 1,
+            "maxItems": oauth_clients.MAX_REDIRECT_URIS,
+        },
+        scopes={"type": "array", "items": SCOPES, "minItems": 1},
+    ),
+    "OAuthClient": _object(
+        ["id", "name", "type", "redirect_uris", "scopes", "created_at"],
+        id={"type": "string", "pattern": "^client_"},
+        name=STRING,
+        type={"enum": list(oauth_clients.CLIENT_TYPES)},
+        redirect_uris=STRINGS,
+        scopes={"type": "array", "items": SCOPES},
+        secret_prefix=NULLABLE_STRING,
+        created_by=STRING,
+        created_at=TIMESTAMP,
+        client_secret={
+            "type": ["string", "null"],
+            "description": "A confidential client's secret, shown only at creation",
+        },
+    ),
+    "OAuthClientData": _object(["client"], client=_ref("OAuthClient")),
+    "OAuthClientList": _object(
+        ["clients"], clients={"type": "array", "items": _ref("OAuthClient")}
+    ),
+    "ConsentForm": _object(
+        ["form_token", "decision"],
+        form_token=STRING,
+        email=STRING,
+        password=STRING,
+        decision={"enum": ["approve", "deny"]},
+    ),
+    "TokenRequest": _object(
+        ["grant_type"],
+        grant_type={"enum": ["authorization_code", "refresh_token"]},
+        code=STRING,
+        redirect_uri=STRING,
+        code_verifier=STRING,
+        refresh_token=STRING,
+        scope=SPACE_SEPARATED_SCOPES,
+        client_id=STRING,
+        client_secret={
+            "type": "string",
+            "description": "Or send client_id:client_secret as HTTP Basic",
+        },
+    ),
+    "TokenResponse": _object(
+        ["access_token", "token_type", "expires_in", "refresh_token", "scope"],
+        access_token={"type": "string", "description": "An RS256 JWT"},
+        token_type={"const": "Bearer"},
+        expires_in=INTEGER,
+        refresh_token=STRING,
+        scope=SPACE_SEPARATED_SCOPES,
+    ),
+    "RevokeRequest": _object(
+        ["token"],
+        token=STRING,
+        token_type_hint={"enum": ["access_token", "refresh_token"]},
+        client_id=STRING,
+        client_secret=STRING,
+    ),
+    "OAuthErrorBody": _object(
+        ["error", "error_description"],
+        error={
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "invalid_grant",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            ]
+        },
+        error_description=STRING,
+    ),
+    "JsonWebKeySet": _object(
+        ["keys"],
+        keys={
+            "type": "array",
+            "items": _object(
+                ["kty", "kid", "use", "alg", "n", "e"],
+                kty={"const": "RSA"},
+                kid=STRING,
+                use={"const": "sig"},
+                alg={"const": "RS256"},
+                n=STRING,
+                e=STRING,
+            ),
+        },
+    ),
+}
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed in the tightest window",
+    "X-RateLimit-Remaining": "Requests left in that window",
+    "X-RateLimit-Reset": "Unix time at which that window resets",
+}
+PROTOCOL_ERRORS = {
+    "description": "An OAuth error (RFC 6749), or the error envelope",
+    "content": {
+        "application/json": {
+            "schema": {"anyOf": [_ref("OAuthErrorBody"), _ref("ErrorEnvelope")]}
+        }
+    },
+}
+HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
 
 SCHEMAS: dict[str, Any] = {
     "Meta": {
@@ -188,6 +521,8 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "Health": _object(["status"], status={"const": "ok"}),
+    **EXECUTION_SCHEMAS,
+    **AUTH_SCHEMAS,
 }
 
 
@@ -207,7 +542,14 @@ def build_document(specs: list[RouteSpec], server_url: str = "/") -> dict[str, A
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "agentToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A device agent's token (tcag_...)",
+                },
+            },
         },
     }
 
@@ -222,6 +564,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     }
     if spec.public:
         operation["security"] = []
+    elif spec.agent:
+        operation["security"] = [{"agentToken": []}]
     else:
         operation["security"] = [{"bearer": []}]
     if spec.permission:
@@ -252,12 +596,52 @@ def _request_body(spec: RouteSpec) -> dict[str, Any]:
             t: {"schema": {"type": "string", "contentMediaType": t}}
             for t in spec.body_types
         }
+    elif FORM in spec.body_types:
+        content = {FORM: {"schema": _ref(spec.body or "")}}
     else:
         content = {"application/json": {"schema": _ref(spec.body or "")}}
     return {"required": True, "content": content}
 
 
 def _responses(spec: RouteSpec) -> dict[str, Any]:
+    responses = _protocol_responses(spec) or _api_responses(spec)
+    if not spec.public and not spec.agent:
+        headers = {
+            name: {"description": text, "schema": INTEGER}
+            for name, text in RATE_LIMIT_HEADERS.items()
+        }
+        for response in responses.values():
+            response["headers"] = headers
+    return responses
+
+
+def _protocol_responses(spec: RouteSpec) -> dict[str, Any] | None:
+    """The OAuth endpoints answer in the protocol's forms, not in envelopes."""
+    redirect = {
+        "description": "Back to the client's redirect URI",
+        "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    }
+    if spec.response == "html":
+        return {
+            "200": {
+                "description": "The sign-in and consent page",
+                "content": HTML_PAGE,
+            },
+            "303": redirect,
+            "default": {"description": "Why the request stops", "content": HTML_PAGE},
+        }
+    if spec.response == "empty":
+        return {"200": {"description": "Done"}, "default": PROTOCOL_ERRORS}
+    if spec.response in ("TokenResponse", "JsonWebKeySet"):
+        schema = {"application/json": {"schema": _ref(spec.response)}}
+        return {
+            "200": {"description": "Success", "content": schema},
+            "default": PROTOCOL_ERRORS,
+        }
+    return None
+
+
+def _api_responses(spec: RouteSpec) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if spec.response == "binary":
         responses[str(spec.status)] = {

@@ -7,8 +7,6 @@ it read and fails if another writer got there first.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
@@ -18,19 +16,28 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
 
-from chalicelib import assets, events, nodes
+from chalicelib import assets, events, nodes, paging, plans
 from chalicelib.auth import Principal
 from chalicelib.errors import (
     InternalError,
     InvalidRequestError,
     NotFoundError,
     PreconditionFailedError,
+    QuotaExceededError,
     ValidationError,
 )
 from chalicelib.ids import new_id, now_iso
-from chalicelib.models import Script
+from chalicelib.models import Organization, Script
+from chalicelib.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +108,11 @@ class ScriptPage:
 
 
 def create_script(principal: Principal, body: dict[str, Any]) -> Script:
-    """Create a draft script; raises ValidationError for any bad field."""
+    """Create a draft script.
+
+    Raises ValidationError for any bad field, QuotaExceededError when the
+    organization's plan holds no more scripts.
+    """
     principal.require("scripts:write")
     _reject_unknown(body, EDITABLE)
     if body.get("status", "draft") != "draft":
@@ -118,7 +129,7 @@ def create_script(principal: Principal, body: dict[str, Any]) -> Script:
         updated_at=now,
         **_stored(fields),
     )
-    script.save(condition=Script.id.does_not_exist())
+    _save_within_quota(script)
     logger.info("script created", extra={"script_id": script.id})
     events.publish_event("script.created", principal.org_id, summary(script))
     return script
@@ -233,18 +244,70 @@ def delete_script(principal: Principal, script_id: str) -> None:
     """
     principal.require("scripts:write")
     script = load_script(principal.org_id, script_id)
-    try:
-        script.update(
-            actions=[Script.status.set(DELETING), Script.updated_at.set(now_iso())],
-            condition=Script.status != DELETING,
-        )
-    except UpdateError as exc:
-        if _is_conditional_failure(exc):
-            raise NotFoundError(f"Script {script_id} was not found") from exc
-        raise
+    _mark_deleted(script)
     assets.schedule_cleanup(script.id)
     logger.info("script deleted", extra={"script_id": script.id})
     events.publish_event("script.deleted", principal.org_id, {"id": script.id})
+
+
+# NOTE: organizations count their scripts from the day the quota shipped;
+# scripts stored before then are not in `script_count`, so such an
+# organization may hold that many more than its plan allows.
+def _save_within_quota(script: Script) -> None:
+    """Store a new script and count it, in one transaction, within the quota."""
+    plan = plans.plan_for(script.org_id)
+    within = Organization.id.exists()
+    if plan.max_scripts != plans.UNLIMITED:
+        within &= Organization.script_count.does_not_exist() | (
+            Organization.script_count < plan.max_scripts
+        )
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(script, condition=Script.id.does_not_exist())
+            transaction.update(
+                Organization(script.org_id),
+                actions=[Organization.script_count.add(1)],
+                condition=within,
+            )
+    except TransactWriteError as exc:
+        if _failed_items(exc) != [1]:
+            raise
+        raise QuotaExceededError(
+            f"The {plan.tier} plan holds {plan.max_scripts} scripts; delete one "
+            "or upgrade"
+        ) from exc
+
+
+def _mark_deleted(script: Script) -> None:
+    """Hide the script and give its place in the quota back, in one transaction."""
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                script,
+                actions=[Script.status.set(DELETING), Script.updated_at.set(now_iso())],
+                condition=Script.status != DELETING,
+            )
+            transaction.update(
+                Organization(script.org_id),
+                actions=[Organization.script_count.add(-1)],
+            )
+    except TransactWriteError as exc:
+        if 0 in _failed_items(exc):
+            raise NotFoundError(f"Script {script.id} was not found") from exc
+        raise
+
+
+def _failed_items(exc: TransactWriteError) -> list[int]:
+    """Positions, in the order sent, of the items whose condition failed."""
+    return [
+        index
+        for index, reason in enumerate(exc.cancellation_reasons or [])
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    ]
+
+
+def _connection() -> Connection:
+    return Connection(region=get_settings().region)
 
 
 def finish_deletion(message: str) -> None:
@@ -282,7 +345,7 @@ def list_scripts(principal: Principal, query: ListQuery) -> ScriptPage:
     more = start + query.limit < len(found)
     cursor = None
     if more and query.sort == "created_at" and page:
-        cursor = _encode_cursor(page[-1], query.order)
+        cursor = _cursor(page[-1])
     return ScriptPage(page, query.page, query.limit, len(found), cursor)
 
 
@@ -304,7 +367,9 @@ def _filter(query: ListQuery):
 
 
 def _cursor_page(org_id: str, query: ListQuery, condition) -> ScriptPage:
-    start_key = _decode_cursor(query.cursor, org_id) if query.cursor else None
+    start_key = (
+        paging.decode_cursor(query.cursor, ("org_id", org_id)) if query.cursor else None
+    )
     found = list(
         Script.by_org.query(
             org_id,
@@ -315,28 +380,13 @@ def _cursor_page(org_id: str, query: ListQuery, condition) -> ScriptPage:
         )
     )
     page = found[: query.limit]
-    cursor = _encode_cursor(page[-1], query.order) if len(found) > query.limit else None
+    cursor = _cursor(page[-1]) if len(found) > query.limit else None
     total = Script.by_org.count(org_id, filter_condition=condition)
     return ScriptPage(page, 1, query.limit, total, cursor)
 
 
-def _encode_cursor(script: Script, order: str) -> str:
-    raw = json.dumps({"c": script.created_at, "i": script.id, "o": order})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, org_id: str) -> dict:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded))
-        created_at, script_id = str(data["c"]), str(data["i"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValidationError("cursor", "is not a cursor this API issued") from exc
-    return {
-        "id": {"S": script_id},
-        "org_id": {"S": org_id},
-        "created_at": {"S": created_at},
-    }
+def _cursor(script: Script) -> str:
+    return paging.encode_cursor({"created_at": script.created_at, "id": script.id})
 
 
 def parse_list_query(params: dict[str, list[str]]) -> ListQuery:
@@ -366,8 +416,8 @@ def parse_list_query(params: dict[str, list[str]]) -> ListQuery:
     if cursor is not None and sort != "created_at":
         raise ValidationError("cursor", "cursors follow creation order; drop sort")
     return ListQuery(
-        page=_int_param("page", first("page"), 1, 1, 100000),
-        limit=_int_param("limit", first("limit"), 20, 1, MAX_LIMIT),
+        page=paging.int_param("page", first("page"), 1, 1, 100000),
+        limit=paging.int_param("limit", first("limit"), 20, 1, MAX_LIMIT),
         sort=sort,
         order=order,
         status=status,
@@ -375,18 +425,6 @@ def parse_list_query(params: dict[str, list[str]]) -> ListQuery:
         tags=tuple(dict.fromkeys(tags)),
         cursor=cursor,
     )
-
-
-def _int_param(name: str, text: str | None, default: int, low: int, high: int) -> int:
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise ValidationError(name, "must be an integer") from exc
-    if not low <= value <= high:
-        raise ValidationError(name, f"must be between {low} and {high}")
-    return value
 
 
 def parse_if_match(header: str | None) -> int | None:

@@ -17,6 +17,11 @@ REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 MAX_BODY_VAR = "TAPCRAFT_MAX_BODY_BYTES"
 DOCS_URL_VAR = "TAPCRAFT_DOCS_URL"
 LOG_LEVEL_VAR = "TAPCRAFT_LOG_LEVEL"
+ISSUER_VAR = "TAPCRAFT_OAUTH_ISSUER"
+JOB_HEARTBEAT_VAR = "TAPCRAFT_JOB_HEARTBEAT_SECONDS"
+RETRY_BACKOFF_VAR = "TAPCRAFT_RETRY_BACKOFF_SECONDS"
+SYNC_WAIT_VAR = "TAPCRAFT_SYNC_WAIT_SECONDS"
+DEVICE_TIMEOUT_VAR = "TAPCRAFT_DEVICE_TIMEOUT_SECONDS"
 
 STAGES = ("local", "dev", "prod")
 
@@ -33,6 +38,11 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     docs_url: str = "https://docs.tapcraft.pro/errors"
     log_level: str = "INFO"
+    job_heartbeat_seconds: int = 30
+    retry_backoff_seconds: int = 10
+    sync_wait_seconds: int = 20
+    device_timeout_seconds: int = 90
+    oauth_issuer: str = "https://api.tapcraft.pro"
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -41,6 +51,17 @@ class Settings:
             raise SettingsError(f"{PREFIX_VAR} must not be empty")
         if self.max_body_bytes < 1024:
             raise SettingsError(f"{MAX_BODY_VAR} must be at least 1024")
+        if not 1 <= self.job_heartbeat_seconds <= 3600:
+            raise SettingsError(f"{JOB_HEARTBEAT_VAR} must be 1 to 3600")
+        if not 0 < self.sync_wait_seconds < 29:
+            raise SettingsError(f"{SYNC_WAIT_VAR} must stay under API Gateway's 29 s")
+        if not self.oauth_issuer.startswith(("https://", "http://")):
+            raise SettingsError(f"{ISSUER_VAR} must be an http(s) URL")
+
+    @property
+    def oauth_audience(self) -> str:
+        """The `aud` of access tokens: the API they are good for."""
+        return f"{self.oauth_issuer.rstrip('/')}/v1"
 
     def resource_name(self, suffix: str) -> str:
         """The physical name of a resource, as infra/template.yaml names it."""
@@ -50,17 +71,27 @@ class Settings:
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         region = next((env[v] for v in REGION_VARS if env.get(v)), cls.region)
-        try:
-            max_body = int(env.get(MAX_BODY_VAR, cls.max_body_bytes))
-        except ValueError as exc:
-            raise SettingsError(f"{MAX_BODY_VAR} must be an integer") from exc
+
+        def integer(name: str, default: int) -> int:
+            try:
+                return int(env.get(name, default))
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be an integer") from exc
+
         return cls(
             stage=env.get(STAGE_VAR, cls.stage),
             resource_prefix=env.get(PREFIX_VAR, cls.resource_prefix),
             region=region,
-            max_body_bytes=max_body,
+            max_body_bytes=integer(MAX_BODY_VAR, cls.max_body_bytes),
             docs_url=env.get(DOCS_URL_VAR, cls.docs_url),
             log_level=env.get(LOG_LEVEL_VAR, cls.log_level).upper(),
+            oauth_issuer=env.get(ISSUER_VAR, cls.oauth_issuer),
+            job_heartbeat_seconds=integer(JOB_HEARTBEAT_VAR, cls.job_heartbeat_seconds),
+            retry_backoff_seconds=integer(RETRY_BACKOFF_VAR, cls.retry_backoff_seconds),
+            sync_wait_seconds=integer(SYNC_WAIT_VAR, cls.sync_wait_seconds),
+            device_timeout_seconds=integer(
+                DEVICE_TIMEOUT_VAR, cls.device_timeout_seconds
+            ),
         )
 
 

@@ -7,6 +7,7 @@ tests that need no AWS never pay for it.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,12 @@ import pytest
 import requests
 
 from infra.local.stack import LocalStack
+
+# Compressed timings: agents are presumed lost after 2 s without a heartbeat,
+# retries wait 1 s, synchronous executions wait at most 15 s.
+os.environ.setdefault("TAPCRAFT_JOB_HEARTBEAT_SECONDS", "2")
+os.environ.setdefault("TAPCRAFT_RETRY_BACKOFF_SECONDS", "1")
+os.environ.setdefault("TAPCRAFT_SYNC_WAIT_SECONDS", "15")
 
 _counter = itertools.count()
 

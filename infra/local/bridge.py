@@ -35,6 +35,9 @@ from infra.local.lambda_context import LocalLambdaContext
 logger = logging.getLogger(__name__)
 
 POLL_WAIT_SECONDS = 1
+# Lambda's event source mapping starts with several concurrent pollers per
+# queue; batches are handled in parallel, as they are there.
+SQS_POLLERS = 4
 SNS_ATTEMPTS = 3
 
 
@@ -58,11 +61,13 @@ class EventBridge:
             if target is None:
                 logger.warning("event source not bridged", extra={"name": source.name})
                 continue
-            thread = threading.Thread(
-                target=target, name=f"bridge-{source.name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            pollers = SQS_POLLERS if isinstance(source, SQSEventConfig) else 1
+            for number in range(pollers):
+                thread = threading.Thread(
+                    target=target, name=f"bridge-{source.name}-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()

@@ -2,7 +2,8 @@
 
 Stages of `LocalStack.start()`:
 
-1. start moto in server mode on a free loopback port (a child process) and
+1. start moto in server mode on a free loopback port (a child process, with
+   DynamoDB's atomic conditional writes: see `infra.local.moto_server`) and
    turn on its Step Functions executor;
 2. point this process at it through the standard AWS environment variables;
 3. provision infra/template.yaml with API calls;
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -40,6 +42,7 @@ LOCAL_ENVIRONMENT = {
     "TAPCRAFT_RESOURCE_PREFIX": "tapcraft-local",
 }
 STARTUP_SECONDS = 30
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class StackError(RuntimeError):
@@ -71,13 +74,14 @@ class MotoServer:
             [
                 sys.executable,
                 "-m",
-                "moto.server",
+                "infra.local.moto_server",
                 "-H",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
             ],
             env=env,
+            cwd=REPOSITORY,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

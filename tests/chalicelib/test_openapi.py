@@ -105,9 +105,107 @@ def test_real_responses_validate(tenant, document):
     key_id = key.json()["data"]["api_key"]["id"]
     check("/v1/api-keys/{key_id}", "DELETE", client.delete(f"/api-keys/{key_id}"))
 
-    every = {
+    assert check.checked == routes_tagged(document, FOUNDATION_TAGS)
+
+
+FOUNDATION_TAGS = {"general", "scripts", "assets", "api-keys"}
+EXECUTION_TAGS = {"executions", "devices", "agents", "agent protocol"}
+WALKED_TAGS = FOUNDATION_TAGS | EXECUTION_TAGS
+
+
+def routes_tagged(document, tags):
+    return {
         (path, method.upper())
         for path, operations in document["paths"].items()
-        for method in operations
+        for method, operation in operations.items()
+        if set(operation["tags"]) & tags
     }
-    assert check.checked == every
+
+
+def test_every_route_is_walked_by_a_test_below(document):
+    tags = {
+        tag
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for tag in operation["tags"]
+    }
+
+    assert tags <= WALKED_TAGS
+
+
+def test_execution_responses_validate(tenant, document):
+    from tests.played_agent import PlayedAgent
+
+    check = Checker(document)
+    client = tenant.client
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(png, format="PNG")
+    agent = PlayedAgent(tenant, "openapi", ["emulator-openapi"])
+    bot = agent.client
+    created = client.post("/scripts", json=reference.INSTAGRAM_SCRIPT)
+    script_id = created.json()["data"]["script"]["id"]
+    client.put(
+        f"/scripts/{script_id}/assets/heart_icon.png",
+        data=png.getvalue(),
+        headers={"Content-Type": "image/png"},
+    )
+    client.put(f"/scripts/{script_id}", json={"status": "active"})
+
+    check("/v1/agents", "POST", client.post("/agents", json={"name": "spare"}))
+    check("/v1/agents", "GET", client.get("/agents"))
+    check(
+        "/v1/agent/heartbeat",
+        "POST",
+        bot.post(
+            "/v1/agent/heartbeat", json={"devices": [{"serial": "emulator-openapi"}]}
+        ),
+    )
+    check("/v1/devices", "GET", client.get("/devices"))
+    started = check(
+        "/v1/scripts/{script_id}/execute",
+        "POST",
+        client.post(f"/scripts/{script_id}/execute", json={"parameters": {}}),
+    ).json()["data"]["execution"]
+    claim = check(
+        "/v1/agent/jobs/claim",
+        "POST",
+        bot.post(
+            "/v1/agent/jobs/claim",
+            json={"devices": ["emulator-openapi"], "wait_seconds": 10},
+        ),
+    )
+    job_id = claim.json()["data"]["job"]["job_id"]
+    jobs = f"/v1/agent/jobs/{job_id}"
+    check("/v1/agent/jobs/{job_id}/heartbeat", "POST", bot.post(f"{jobs}/heartbeat"))
+    check(
+        "/v1/agent/jobs/{job_id}/events",
+        "POST",
+        bot.post(f"{jobs}/events", json={"progress": 10, "current_step": "Launch"}),
+    )
+    check(
+        "/v1/agent/jobs/{job_id}/assets/{name}",
+        "GET",
+        bot.get(f"{jobs}/assets/heart_icon.png", headers={"Accept": "image/png"}),
+    )
+    check(
+        "/v1/agent/jobs/{job_id}/complete",
+        "POST",
+        bot.post(f"{jobs}/complete", json={"success": True}),
+    )
+    execution = f"/executions/{started['id']}"
+    check("/v1/executions/{execution_id}", "GET", client.get(execution))
+    check("/v1/executions/{execution_id}/logs", "GET", client.get(f"{execution}/logs"))
+    check("/v1/executions", "GET", client.get("/executions"))
+    other = client.post(f"/scripts/{script_id}/execute", json={}).json()
+    check(
+        "/v1/executions/{execution_id}/stop",
+        "POST",
+        client.post(f"/executions/{other['data']['execution']['id']}/stop"),
+    )
+    check(
+        "/v1/agents/{agent_id}",
+        "DELETE",
+        client.delete(f"/agents/{agent.agent['id']}"),
+    )
+
+    assert check.checked == routes_tagged(document, EXECUTION_TAGS)

@@ -141,6 +141,12 @@ def test_models_match_the_template(declared):
         models.Job,
         models.Agent,
         models.Device,
+        models.RateCounter,
+        models.OAuthClient,
+        models.AuthorizationCode,
+        models.OAuthGrant,
+        models.RefreshToken,
+        models.SigningKey,
     ]
 
     idempotency = "tapcraft-local-idempotency"  # owned by Powertools, not a model
