@@ -417,7 +417,11 @@ def json_web_keys(request: ApiRequest) -> Response:
 )
 def execute_script(request: ApiRequest, script_id: str) -> Reply:
     execution = executions.start_execution(
-        request.caller, script_id, request.body, request.header("idempotency-key")
+        request.caller,
+        script_id,
+        request.body,
+        request.header("idempotency-key"),
+        request.raw.lambda_context,
     )
     status = 202 if execution.status in executions.ACTIVE else 200
     return Reply({"execution": executions.describe(execution)}, status)

@@ -133,6 +133,7 @@ def start_execution(
     script_id: str,
     body: dict[str, Any] | None,
     idempotency_key: str | None = None,
+    lambda_context: Any = None,
 ) -> Execution:
     """Start a script; raises ValidationError, NotFoundError, InvalidRequestError,
     or ScriptExecutionError when a synchronous run fails."""
@@ -141,7 +142,9 @@ def start_execution(
     if idempotency_key is None:
         execution_id = _start(principal, script_id, request)
     else:
-        execution_id = _start_once(principal, script_id, request, idempotency_key)
+        execution_id = _start_once(
+            principal, script_id, request, idempotency_key, lambda_context
+        )
     execution = load_execution(principal.org_id, execution_id)
     if request.wait:
         execution = _wait_for_end(execution)
@@ -214,7 +217,11 @@ def state_machine_arn() -> str:
 
 
 def _start_once(
-    principal: Principal, script_id: str, request: ExecuteRequest, key: str
+    principal: Principal,
+    script_id: str,
+    request: ExecuteRequest,
+    key: str,
+    lambda_context: Any,
 ) -> str:
     if not 0 < len(key) <= 255:
         raise ValidationError("Idempotency-Key", "must be 1 to 255 characters")
@@ -228,8 +235,11 @@ def _start_once(
         "script_id": script_id,
         "request": request.to_json(),
     }
+    start, config = _idempotent_start()
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
     try:
-        return _idempotent_start()(payload=payload, principal=principal)
+        return start(payload=payload, principal=principal)
     except IdempotencyValidationError as exc:
         raise InvalidRequestError(
             "This Idempotency-Key was used with a different request"
@@ -274,7 +284,7 @@ def _idempotent_start():
         )
         return _start(principal, payload["script_id"], request)
 
-    return start
+    return start, config
 
 
 def _wait_for_end(execution: Execution) -> Execution:
