@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from pynamodb.exceptions import DoesNotExist
-
-from chalicelib import api_keys, auth, passwords, plans
+from chalicelib import api_keys, auth, lookups, passwords, plans
 from chalicelib.errors import NotFoundError, UnauthorizedError, ValidationError
 from chalicelib.ids import new_id, now_iso
 from chalicelib.models import Organization, User, UsersByOrg
@@ -54,13 +52,7 @@ def create_user(org: Organization, email: str, name: str, role: str) -> User:
 
 def get_user(org_id: str, user_id: str) -> User:
     """A user of `org_id`; raises NotFoundError for anyone else's."""
-    try:
-        user = User.get(user_id)
-    except DoesNotExist as exc:
-        raise NotFoundError(f"User {user_id} was not found") from exc
-    if user.org_id != org_id:
-        raise NotFoundError(f"User {user_id} was not found")
-    return user
+    return lookups.owned(User, org_id, user_id, "User")
 
 
 def bootstrap_organization(

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import tokens
+from chalicelib import lookups, tokens
 from chalicelib.auth import Principal
 from chalicelib.errors import NotFoundError, UnauthorizedError, ValidationError
 from chalicelib.ids import now_iso, parse_iso, to_iso, utc_now
@@ -67,12 +67,7 @@ def list_agents(principal: Principal) -> list[Agent]:
 def revoke_agent(principal: Principal, agent_id: str) -> Agent:
     """Revoke an agent's token; raises NotFoundError for others' agents."""
     principal.require("team:manage")
-    try:
-        record = Agent.get(agent_id)
-    except DoesNotExist as exc:
-        raise NotFoundError(f"Agent {agent_id} was not found") from exc
-    if record.org_id != principal.org_id:
-        raise NotFoundError(f"Agent {agent_id} was not found")
+    record = lookups.owned(Agent, principal.org_id, agent_id, "Agent")
     if not record.revoked_at:
         record.update(actions=[Agent.revoked_at.set(now_iso())])
     return record

@@ -15,9 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import aws, nodes
 from chalicelib.errors import InternalError, NotFoundError, ValidationError
@@ -125,7 +123,7 @@ def put_asset(script: Script, name: str, data: bytes) -> Asset:
 
 def _record(script: Script, asset: Asset) -> None:
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.condition_check(
                 Script,
                 script.id,
@@ -136,10 +134,6 @@ def _record(script: Script, asset: Asset) -> None:
     except TransactWriteError as exc:
         _s3_delete([asset.object_key])
         raise NotFoundError(f"Script {script.id} was not found") from exc
-
-
-def _connection() -> Connection:
-    return Connection(region=get_settings().region)
 
 
 def _s3_put(key: str, data: bytes, content_type: str) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.settings import get_settings
 
@@ -48,3 +50,13 @@ def queue_url(suffix: str) -> str:
     """The URL of one of the app's queues, by its name without the prefix."""
     name = get_settings().resource_name(suffix)
     return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+@cache
+def _pynamodb_connection() -> Connection:
+    return Connection(region=get_settings().region)
+
+
+def transaction() -> TransactWrite:
+    """A PynamoDB write transaction (all its writes happen, or none)."""
+    return TransactWrite(connection=_pynamodb_connection())

@@ -25,14 +25,13 @@ from functools import cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
-from chalicelib import agents, aws, events, jobs, nodes, paging, scripts
+from chalicelib import agents, aws, events, jobs, lookups, nodes, paging, scripts
 from chalicelib.auth import Principal
 from chalicelib.errors import (
     InternalError,
     InvalidRequestError,
-    NotFoundError,
     ScriptExecutionError,
     ValidationError,
 )
@@ -303,13 +302,7 @@ def _wait_for_end(execution: Execution) -> Execution:
 
 def load_execution(org_id: str, execution_id: str) -> Execution:
     """An execution of `org_id`; raises NotFoundError for anyone else's."""
-    try:
-        execution = Execution.get(execution_id)
-    except DoesNotExist as exc:
-        raise NotFoundError(f"Execution {execution_id} was not found") from exc
-    if execution.org_id != org_id:
-        raise NotFoundError(f"Execution {execution_id} was not found")
-    return execution
+    return lookups.owned(Execution, org_id, execution_id, "Execution")
 
 
 def get_execution(principal: Principal, execution_id: str) -> Execution:

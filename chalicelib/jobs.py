@@ -30,7 +30,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import assets, aws, protocol
 from chalicelib.agents import AgentPrincipal
@@ -191,7 +190,7 @@ def _attach_run_token(job_id: str, token: str) -> None:
 def _take(agent: AgentPrincipal, job: Job, serial: str) -> bool:
     now = now_iso()
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.update(
                 job,
                 actions=[
@@ -526,9 +525,3 @@ def _conditional(exc: Exception) -> bool:
     return (
         getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
     )
-
-
-def _connection():
-    from pynamodb.connection import Connection
-
-    return Connection(region=get_settings().region)

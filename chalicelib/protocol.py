@@ -15,7 +15,6 @@ dependencies: the device agent imports it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -216,11 +215,3 @@ def _count(data: dict, name: str, where: str, limit: int) -> int:
             f"{where}.{name}".lstrip("."), f"must be an integer from 0 to {limit}"
         )
     return value
-
-
-def is_finite_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and (math.isfinite(value))
-    )

@@ -25,7 +25,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import assets, events, nodes, paging, plans
+from chalicelib import assets, events, lookups, nodes, paging, plans
 from chalicelib.auth import Principal
 from chalicelib.errors import (
     InternalError,
@@ -153,11 +153,8 @@ def get_script(principal: Principal, script_id: str) -> Script:
 
 def load_script(org_id: str, script_id: str) -> Script:
     """A script of `org_id`, without permission checks; raises NotFoundError."""
-    try:
-        script = Script.get(script_id)
-    except DoesNotExist as exc:
-        raise NotFoundError(f"Script {script_id} was not found") from exc
-    if script.org_id != org_id or script.status == DELETING:
+    script = lookups.owned(Script, org_id, script_id, "Script")
+    if script.status == DELETING:
         raise NotFoundError(f"Script {script_id} was not found")
     return script
 
