@@ -135,8 +135,9 @@ def run(stack: LocalStack, arguments: argparse.Namespace) -> None:
         f"p95 {percentile(latencies, 0.95):.0f} ms"
     )
     print(
-        f"  baselines: SQS round trip {sqs_ms:.1f} ms, StartExecution {start_ms:.1f} ms;"
-        f" dispatch takes {median / (sqs_ms + start_ms):.1f}x their sum"
+        f"  baselines: SQS round trip {sqs_ms:.1f} ms, StartExecution "
+        f"{start_ms:.1f} ms; dispatch takes {median / (sqs_ms + start_ms):.1f}x"
+        " their sum"
     )
     print(
         f"\nburst: {arguments.burst} executions over {arguments.agents} agents "
