@@ -31,6 +31,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.api
+	$(BIN)/python -m benchmarks.auth
 
 deploy: $(STAMP)
 	STAGE=$(STAGE) PATH=$(BIN):$$PATH infra/deploy.sh

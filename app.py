@@ -11,6 +11,8 @@ from chalicelib import (
     agents,
     api_keys,
     assets,
+    delivery,
+    event_types,
     executions,
     jobs,
     nodes,
@@ -21,8 +23,9 @@ from chalicelib import (
     protocol,
     scripts,
     signing,
+    webhooks,
 )
-from chalicelib.batch import process_sqs_batch
+from chalicelib.batch import process_sqs_batch, process_sqs_batch_concurrently
 from chalicelib.http import (
     FORM,
     JSON,
@@ -43,6 +46,7 @@ api = ApiRoutes(app)
 
 SCRIPT = "/v1/scripts/{script_id}"
 ASSET = "/v1/scripts/{script_id}/assets/{name}"
+WEBHOOK = "/v1/webhooks/{webhook_id}"
 IMAGE_TYPES = ("image/png", "image/jpeg")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_AUTHORIZE_QUERY = (
@@ -640,6 +644,138 @@ def agent_job_asset(request: ApiRequest, job_id: str, name: str) -> Response:
     return Response(body=data, headers={"Content-Type": asset.content_type})
 
 
+@api.route(
+    "/v1/event-types",
+    "GET",
+    "The events webhooks can receive, each with its payload schema",
+    response="EventTypeList",
+    tag="webhooks",
+)
+def list_event_types(request: ApiRequest) -> dict:
+    return {"event_types": event_types.describe_event_types()}
+
+
+@api.route(
+    "/v1/webhooks",
+    "POST",
+    "Register a webhook (its secret is shown only in this answer)",
+    permission="integrations:manage",
+    body="WebhookInput",
+    response="WebhookData",
+    status=201,
+    tag="webhooks",
+)
+def create_webhook(request: ApiRequest) -> Reply:
+    created = webhooks.create_webhook(request.caller, request.body)
+    described = webhooks.describe(created.record)
+    headers = {"Location": f"/v1/webhooks/{created.record.id}"}
+    return Reply({"webhook": {**described, "secret": created.secret}}, 201, headers)
+
+
+@api.route(
+    "/v1/webhooks",
+    "GET",
+    "List the organization's webhooks",
+    permission="integrations:manage",
+    response="WebhookList",
+    tag="webhooks",
+)
+def list_webhooks(request: ApiRequest) -> dict:
+    found = webhooks.list_webhooks(request.caller)
+    return {"webhooks": [webhooks.describe(w) for w in found]}
+
+
+@api.route(
+    WEBHOOK,
+    "GET",
+    "Get a webhook",
+    permission="integrations:manage",
+    response="WebhookData",
+    tag="webhooks",
+)
+def get_webhook(request: ApiRequest, webhook_id: str) -> dict:
+    webhook = webhooks.get_webhook(request.caller, webhook_id)
+    return {"webhook": webhooks.describe(webhook)}
+
+
+@api.route(
+    WEBHOOK,
+    "PUT",
+    "Change a webhook's URL, events, secret or state",
+    permission="integrations:manage",
+    body="WebhookUpdate",
+    response="WebhookData",
+    tag="webhooks",
+)
+def update_webhook(request: ApiRequest, webhook_id: str) -> dict:
+    webhook = webhooks.update_webhook(request.caller, webhook_id, request.body)
+    return {"webhook": webhooks.describe(webhook)}
+
+
+@api.route(
+    WEBHOOK,
+    "DELETE",
+    "Delete a webhook",
+    permission="integrations:manage",
+    response="Message",
+    tag="webhooks",
+)
+def delete_webhook(request: ApiRequest, webhook_id: str) -> dict:
+    webhooks.delete_webhook(request.caller, webhook_id)
+    return {"message": "Webhook deleted successfully"}
+
+
+@api.route(
+    f"{WEBHOOK}/deliveries",
+    "GET",
+    "The webhook's deliveries, newest first, with every attempt",
+    permission="integrations:manage",
+    response="WebhookDeliveryList",
+    query=("limit", "cursor", "status"),
+    tag="webhooks",
+)
+def list_webhook_deliveries(request: ApiRequest, webhook_id: str) -> dict:
+    page = webhooks.list_deliveries(request.caller, webhook_id, request.query)
+    return {
+        "deliveries": [webhooks.describe_delivery(d) for d in page.deliveries],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@api.route(
+    f"{WEBHOOK}/deliveries/{{delivery_id}}/redeliver",
+    "POST",
+    "Send a finished delivery's body again",
+    permission="integrations:manage",
+    body="Empty",
+    body_required=False,
+    response="WebhookDeliveryData",
+    status=202,
+    tag="webhooks",
+)
+def redeliver_webhook_delivery(
+    request: ApiRequest, webhook_id: str, delivery_id: str
+) -> Reply:
+    queued = webhooks.redeliver(request.caller, webhook_id, delivery_id)
+    return Reply({"delivery": webhooks.describe_delivery(queued)}, 202)
+
+
+@api.route(
+    f"{WEBHOOK}/test",
+    "POST",
+    "Send the webhook a signed ping event",
+    permission="integrations:manage",
+    body="Empty",
+    body_required=False,
+    response="WebhookDeliveryData",
+    status=202,
+    tag="webhooks",
+)
+def test_webhook(request: ApiRequest, webhook_id: str) -> Reply:
+    queued = webhooks.send_ping(request.caller, webhook_id)
+    return Reply({"delivery": webhooks.describe_delivery(queued)}, 202)
+
+
 @app.on_sqs_message(queue=settings.resource_name("dispatch"), batch_size=10)
 def on_dispatch(event) -> dict:
     """Turn the state machine's dispatch messages into jobs for the agents."""
@@ -650,3 +786,23 @@ def on_dispatch(event) -> dict:
 def on_asset_cleanup(event) -> dict:
     """Remove deleted scripts' assets and records; failures are retried alone."""
     return process_sqs_batch(event.to_dict(), event.context, scripts.finish_deletion)
+
+
+@app.on_sqs_message(queue=settings.resource_name(delivery.EVENTS_QUEUE), batch_size=10)
+def on_webhook_event(event) -> dict:
+    """Record and queue one delivery per webhook an event concerns."""
+    return process_sqs_batch(event.to_dict(), event.context, delivery.fan_out)
+
+
+@app.on_sqs_message(
+    queue=settings.resource_name(delivery.DELIVERIES_QUEUE), batch_size=10
+)
+def on_webhook_delivery(event) -> dict:
+    """One HTTP attempt per message, all of a batch at once."""
+    return process_sqs_batch_concurrently(event.to_dict(), delivery.attempt_delivery)
+
+
+@app.on_sqs_message(queue=settings.resource_name(delivery.RETRIES_QUEUE), batch_size=10)
+def on_webhook_retry(event) -> dict:
+    """Retries, and attempts to failing webhooks, apart from first attempts."""
+    return process_sqs_batch_concurrently(event.to_dict(), delivery.attempt_delivery)

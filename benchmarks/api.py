@@ -87,7 +87,11 @@ def run(stack: LocalStack, repeat: int) -> None:
     from infra.local.lambda_context import LocalLambdaContext
     from tests import reference
 
-    _, _, key = accounts.bootstrap_organization("Bench", "bench@example.test", "B")
+    # A business organization: its limits hold this run, and every route's
+    # figures include the rate limiter's write, as paying customers see them.
+    _, _, key = accounts.bootstrap_organization(
+        "Bench", "bench@example.test", "B", "business"
+    )
     headers = {"authorization": f"Bearer {key.key}", "content-type": "application/json"}
 
     def call(method: str, path: str, body: dict | None = None, extra=None) -> dict:

@@ -183,13 +183,16 @@ def measure_burst(root, admin, api, script_id, count, agent_count):
     statuses: Counter = Counter()
     deadline = time.monotonic() + 300
     while pending and time.monotonic() < deadline:
-        for execution_id in list(pending):
-            status = admin.get(f"{api}/executions/{execution_id}").json()["data"][
-                "execution"
-            ]["status"]
-            if status not in ("queued", "running"):
-                statuses[status] += 1
-                pending.discard(execution_id)
+        listed = admin.get(
+            f"{api}/executions", params={"limit": 100, "script_id": script_id}
+        ).json()["data"]["executions"]
+        for execution in listed:
+            if execution["id"] in pending and execution["status"] not in (
+                "queued",
+                "running",
+            ):
+                statuses[execution["status"]] += 1
+                pending.discard(execution["id"])
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     statuses["unfinished"] = len(pending)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from chalicelib import api_keys, auth, lookups, passwords, plans
+from chalicelib import api_keys, auth, events, lookups, passwords, plans
 from chalicelib.errors import NotFoundError, UnauthorizedError, ValidationError
 from chalicelib.ids import new_id, now_iso
 from chalicelib.models import Organization, User, UsersByOrg
@@ -47,6 +47,17 @@ def create_user(org: Organization, email: str, name: str, role: str) -> User:
     )
     user.save(condition=User.id.does_not_exist())
     logger.info("user created", extra={"user_id": user.id, "org_id": org.id})
+    events.publish_event(
+        "user.created",
+        org.id,
+        {
+            "user_id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role,
+            "created_at": user.created_at,
+        },
+    )
     return user
 
 
@@ -103,6 +114,9 @@ def find_user(org_id: str, email: str) -> User:
     return found[0]
 
 
+# NOTE: sign-in attempts are not throttled per account or address; scrypt's
+# cost (about a quarter second per attempt) is the only brake on guessing, and
+# a flood of attempts spends the API's CPU.
 def sign_in(org_id: str, email: str, password: str) -> User | None:
     """The active user of `org_id` with this email and password, or None.
 

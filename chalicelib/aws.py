@@ -21,6 +21,8 @@ _CLIENT_CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
     connect_timeout=3,
     read_timeout=10,
+    # Webhook deliveries run a batch's messages on parallel threads.
+    max_pool_connections=50,
 )
 
 

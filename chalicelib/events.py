@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws
+from chalicelib import aws, event_types
 from chalicelib.errors import InternalError
 from chalicelib.ids import new_id, now_iso
 from chalicelib.settings import get_settings
@@ -31,6 +31,8 @@ def topic_arn() -> str:
 
 def publish_event(event_type: str, org_id: str, data: dict[str, Any]) -> str:
     """Publish an event and return its id; raises InternalError if SNS fails."""
+    if event_type not in event_types.SUBSCRIBABLE:
+        raise InternalError(f"{event_type} is not in the event catalogue")
     event = {
         "id": new_id("evt"),
         "event": event_type,

@@ -1,7 +1,9 @@
 """Executions: starting a script on a device, following it, stopping it.
 
 Starting an execution
-1. validates the request against the script (it must be `active`),
+1. validates the request against the script (it must be `active`) and its
+   `notification_webhook`, which must be the URL of one of the organization's
+   webhooks (`chalicelib.delivery` sends that webhook the outcome),
 2. records the execution as `queued` with a snapshot of the script's graph,
 3. starts the execution state machine (infra/statemachines/execution.asl.json)
    under the execution's id, which dispatches the job to the agents,
@@ -27,7 +29,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import agents, aws, events, jobs, lookups, nodes, paging, scripts
+from chalicelib import (
+    agents,
+    aws,
+    events,
+    jobs,
+    lookups,
+    nodes,
+    paging,
+    scripts,
+    webhooks,
+)
 from chalicelib.auth import Principal
 from chalicelib.errors import (
     InternalError,
@@ -158,6 +170,11 @@ def _start(principal: Principal, script_id: str, request: ExecuteRequest) -> str
         )
     if request.device_id:
         agents.get_device(principal.org_id, request.device_id)
+    notified = None
+    if request.notification_webhook:
+        notified = webhooks.notification_target(
+            principal.org_id, request.notification_webhook
+        )
     definition = json.loads(script.definition)
     execution = Execution(
         new_id("exec"),
@@ -171,6 +188,7 @@ def _start(principal: Principal, script_id: str, request: ExecuteRequest) -> str
         device_id=request.device_id,
         estimated_duration=round(script.average_duration, 2) or None,
         current_step="Waiting for a device",
+        notification_webhook_id=notified,
     )
     execution.save(condition=Execution.id.does_not_exist())
     _start_state_machine(execution, definition["settings"], request)

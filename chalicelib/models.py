@@ -33,6 +33,8 @@ class _Meta:
     connect_timeout_seconds = 3
     read_timeout_seconds = 10
     max_retry_attempts = 3
+    # Webhook deliveries run a batch's messages on parallel threads.
+    max_pool_connections = 50
 
 
 class PlanOverrides(MapAttribute):
@@ -246,6 +248,7 @@ class Execution(Model):
     error_type = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     outcome_event = UnicodeAttribute(null=True)
+    notification_webhook_id = UnicodeAttribute(null=True)
     by_org = ExecutionsByOrg()
     by_script = ExecutionsByScript()
 
@@ -464,3 +467,75 @@ class SigningKey(Model):
     created_at = UnicodeAttribute()
     retired_at = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+
+class WebhooksByOrg(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "org-index"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Webhook(Model):
+    """A receiver of events; its signing secret is kept as KMS ciphertext.
+
+    `failing_since` is the first failed attempt since the last success; a
+    webhook failing long enough is disabled, with `disabled_at` and why.
+    """
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("webhooks")
+
+    id = UnicodeAttribute(hash_key=True)
+    org_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute, default=list)
+    secret_ciphertext = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    failing_since = UnicodeAttribute(null=True)
+    consecutive_failures = NumberAttribute(default=0)
+    disabled_at = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    by_org = WebhooksByOrg()
+
+
+class DeliveryAttempt(MapAttribute):
+    """One HTTP attempt of a delivery, as the delivery log shows it."""
+
+    attempt = NumberAttribute()
+    at = UnicodeAttribute()
+    status_code = NumberAttribute(null=True)
+    duration_ms = NumberAttribute()
+    error = UnicodeAttribute(null=True)
+
+
+class WebhookDelivery(Model):
+    """One event on its way to one webhook, with every attempt made.
+
+    Ids sort by the event's time, so a webhook's log reads newest first;
+    `payload` is the exact body every attempt sends.
+    """
+
+    class Meta(_Meta):
+        table_name = _settings.resource_name("webhook-deliveries")
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    org_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempt_count = NumberAttribute(default=0)
+    attempts = ListAttribute(of=DeliveryAttempt, default=list)
+    created_at = UnicodeAttribute()
+    next_attempt_at = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    redelivery_of = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()

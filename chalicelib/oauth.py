@@ -38,11 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
-from chalicelib import accounts, auth, oauth_clients, pages, signing, tokens
+from chalicelib import accounts, auth, aws, oauth_clients, pages, signing, tokens
 from chalicelib.errors import OAuthError, UnauthorizedError
 from chalicelib.ids import new_id, to_iso, utc_now
 from chalicelib.models import (
@@ -118,10 +116,9 @@ def authorization_page(
     """
     client, request = _checked_request(query)
     cookie = pages.read_csrf_cookie(cookie_header)
-    fresh = None
     if not cookie or not CSRF_VALUE.match(cookie):
-        cookie = fresh = secrets.token_urlsafe(32)
-    return _consent_page(client, request, cookie, fresh)
+        cookie = secrets.token_urlsafe(32)
+    return _consent_page(client, request, cookie)
 
 
 def _checked_request(
@@ -212,16 +209,16 @@ def _consent_page(
     client: OAuthClient,
     request: AuthorizationRequest,
     cookie: str,
-    fresh_cookie: str | None,
     email: str = "",
     error: str | None = None,
 ) -> pages.ConsentPage:
+    # The cookie is sent again with every page, so that it outlives the form.
     return pages.ConsentPage(
         client_name=client.name,
         scopes=request.scopes,
         redirect_uri=request.redirect_uri,
         form_token=_form_token(request, cookie),
-        csrf_cookie=fresh_cookie,
+        csrf_cookie=cookie,
         email=email,
         error=error,
     )
@@ -272,7 +269,7 @@ def submit_consent(
     user = accounts.sign_in(client.org_id, email, password) if password else None
     if user is None:
         error = "The email or password is wrong."
-        return _consent_page(client, request, cookie, None, email, error)
+        return _consent_page(client, request, cookie, email, error)
     held = auth.ROLE_PERMISSIONS.get(user.role, frozenset())
     granted = _ordered(set(request.scopes) & held)
     if not granted:
@@ -425,7 +422,7 @@ def _start_grant(client: OAuthClient, code: AuthorizationCode, user: User) -> di
     )
     refresh, token = _new_refresh_token(grant.id, now)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.save(grant, condition=OAuthGrant.id.does_not_exist())
             transaction.save(refresh, condition=RefreshToken.id.does_not_exist())
             transaction.update(
@@ -528,7 +525,7 @@ def _rotate(grant: OAuthGrant, used: RefreshToken, user: User) -> str:
     now = utc_now()
     fresh, token = _new_refresh_token(grant.id, now)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.save(fresh, condition=RefreshToken.id.does_not_exist())
             transaction.update(
                 used,
@@ -651,7 +648,3 @@ def _revoke(grant_id: str | None, reason: str) -> None:
             raise
         return
     logger.info("oauth grant revoked", extra={"grant_id": grant_id, "reason": reason})
-
-
-def _connection() -> Connection:
-    return Connection(region=get_settings().region)

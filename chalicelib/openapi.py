@@ -11,12 +11,15 @@ from typing import Any
 
 from chalicelib import (
     auth,
+    delivery,
+    event_types,
     executions,
     nodes,
     oauth_clients,
     passwords,
     protocol,
     scripts,
+    webhook_secrets,
 )
 from chalicelib.errors import ALL_ERRORS
 from chalicelib.http import FORM, RouteSpec
@@ -377,6 +380,140 @@ AUTH_SCHEMAS: dict[str, Any] = {
         },
     ),
 }
+WEBHOOK_EVENTS = {"type": "array", "items": {"enum": list(event_types.SUBSCRIBABLE)}}
+WEBHOOK_SECRET = {
+    "type": "string",
+    "minLength": webhook_secrets.MIN_LENGTH,
+    "maxLength": webhook_secrets.MAX_LENGTH,
+}
+DELIVERY = _object(
+    [
+        *("id", "event_id", "event", "status", "created_at", "attempt_count"),
+        *("next_attempt_at", "completed_at", "redelivery_of", "attempts"),
+    ],
+    id={"type": "string", "pattern": "^dlv_"},
+    event_id={"type": "string", "pattern": "^evt_"},
+    event={"enum": list(event_types.CATALOGUE)},
+    status={"enum": list(delivery.STATUSES)},
+    created_at=TIMESTAMP,
+    attempt_count=INTEGER,
+    next_attempt_at=NULLABLE_TIMESTAMP,
+    completed_at=NULLABLE_TIMESTAMP,
+    redelivery_of=NULLABLE_STRING,
+    attempts={
+        "type": "array",
+        "items": _object(
+            ["attempt", "at", "status_code", "duration_ms", "error"],
+            attempt=INTEGER,
+            at=TIMESTAMP,
+            status_code={"type": ["integer", "null"]},
+            duration_ms=NUMBER,
+            error=NULLABLE_STRING,
+        ),
+    },
+)
+WEBHOOK_SCHEMAS: dict[str, Any] = {
+    "WebhookInput": _object(
+        ["url", "events"],
+        url={"type": "string", "format": "uri"},
+        events=WEBHOOK_EVENTS,
+        secret={**WEBHOOK_SECRET, "description": "Generated when left out"},
+        active={"type": "boolean", "default": True},
+    ),
+    "WebhookUpdate": _object(
+        [],
+        url={"type": "string", "format": "uri"},
+        events=WEBHOOK_EVENTS,
+        secret=WEBHOOK_SECRET,
+        active={"type": "boolean"},
+    ),
+    "Webhook": _object(
+        ["id", "url", "events", "active", "created_at", "updated_at"],
+        id={"type": "string", "pattern": "^webhook_"},
+        url=STRING,
+        events=WEBHOOK_EVENTS,
+        active={"type": "boolean"},
+        created_at=TIMESTAMP,
+        updated_at=TIMESTAMP,
+        failing_since=NULLABLE_TIMESTAMP,
+        disabled_at=NULLABLE_TIMESTAMP,
+        disabled_reason=NULLABLE_STRING,
+        secret={"type": "string", "description": "Shown only at creation"},
+    ),
+    "WebhookData": _object(["webhook"], webhook=_ref("Webhook")),
+    "WebhookList": _object(
+        ["webhooks"], webhooks={"type": "array", "items": _ref("Webhook")}
+    ),
+    "WebhookDelivery": DELIVERY,
+    "WebhookDeliveryData": _object(["delivery"], delivery=_ref("WebhookDelivery")),
+    "WebhookDeliveryList": _object(
+        ["deliveries", "next_cursor"],
+        deliveries={"type": "array", "items": _ref("WebhookDelivery")},
+        next_cursor=NULLABLE_STRING,
+    ),
+    "EventTypeList": _object(
+        ["event_types"],
+        event_types={
+            "type": "array",
+            "items": _object(
+                ["name", "description", "subscribable", "produced", "data_schema"],
+                name=STRING,
+                description=STRING,
+                subscribable={"type": "boolean"},
+                produced={"type": "boolean"},
+                data_schema={"type": "object"},
+                example={"type": "object"},
+            ),
+        },
+    ),
+    **{
+        event_types.schema_name(kind.name): event_types.envelope_schema(kind)
+        for kind in event_types.CATALOGUE.values()
+    },
+}
+SIGNATURE_HEADERS = {
+    "X-TapCraft-Signature": "sha256=<hex HMAC-SHA256 of the body with the secret>",
+    "webhook-id": "The event's id, the same on every retry: drop duplicates by it",
+    "webhook-timestamp": "Unix seconds of this attempt",
+    "webhook-signature": "v1,<base64 HMAC-SHA256 of id.timestamp.body>",
+}
+
+
+def _event_operations() -> dict[str, Any]:
+    """The top-level `webhooks` of the document: one POST per event type."""
+    headers = [
+        {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "description": text,
+            "schema": STRING,
+        }
+        for name, text in SIGNATURE_HEADERS.items()
+    ]
+    return {
+        kind.name: {
+            "post": {
+                "summary": kind.description,
+                "operationId": f"receive{event_types.schema_name(kind.name)}",
+                "parameters": headers,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref(event_types.schema_name(kind.name))
+                        }
+                    },
+                },
+                "responses": {
+                    "2XX": {"description": "Received; any other answer is retried"}
+                },
+            }
+        }
+        for kind in event_types.CATALOGUE.values()
+    }
+
+
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": "Requests allowed in the tightest window",
     "X-RateLimit-Remaining": "Requests left in that window",
@@ -523,6 +660,7 @@ SCHEMAS: dict[str, Any] = {
     "Health": _object(["status"], status={"const": "ok"}),
     **EXECUTION_SCHEMAS,
     **AUTH_SCHEMAS,
+    **WEBHOOK_SCHEMAS,
 }
 
 
@@ -540,6 +678,7 @@ def build_document(specs: list[RouteSpec], server_url: str = "/") -> dict[str, A
         },
         "servers": [{"url": server_url}],
         "paths": paths,
+        "webhooks": _event_operations(),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

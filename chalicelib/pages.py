@@ -3,9 +3,10 @@
 Server-rendered HTML with no script: every value that a client or a user
 controls is escaped. Pages may not be framed, cached or sent as a referrer.
 The consent form posts to the URL it was served from (a relative action, so
-it also works under an API Gateway stage prefix) and carries a signed form
-token; the CSRF cookie set beside it is SameSite=Strict, so a form posted
-from another site arrives without it.
+it also works under an API Gateway stage prefix); Allow comes first, so that
+Enter in the password field allows. The form carries a signed form token,
+bound to a CSRF cookie set beside it; the cookie is SameSite=Strict, so a
+form posted from another site arrives without it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ border-radius:.5rem;box-shadow:0 1px 4px #0002}
 h1{font-size:1.3rem;margin-top:0}li{margin:.3rem 0}
 label{display:block;margin-top:1rem;font-weight:600}
 input{width:100%;box-sizing:border-box;padding:.5rem;margin-top:.3rem}
-.actions{display:flex;gap:.5rem;margin-top:1.5rem}
+.actions{display:flex;flex-direction:row-reverse;gap:.5rem;margin-top:1.5rem}
 button{flex:1;padding:.6rem;border:0;border-radius:.3rem;font-size:1rem}
 button[value=approve]{background:#2557d6;color:#fff}
 .alert{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:.3rem}
@@ -151,8 +152,8 @@ with these permissions (never more than your role allows):</p>
 <input id="password" name="password" type="password"
  autocomplete="current-password">
 <div class="actions">
-<button type="submit" name="decision" value="deny">Deny</button>
 <button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
 </div>
 </form>
 <p><small>You will then return to {_e(f"{origin.scheme}://{origin.netloc}")}.

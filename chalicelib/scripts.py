@@ -16,16 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
     TransactWriteError,
     UpdateError,
 )
-from pynamodb.transactions import TransactWrite
 
-from chalicelib import assets, events, lookups, nodes, paging, plans
+from chalicelib import assets, aws, events, lookups, nodes, paging, plans
 from chalicelib.auth import Principal
 from chalicelib.errors import (
     InternalError,
@@ -37,7 +35,6 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import new_id, now_iso
 from chalicelib.models import Organization, Script
-from chalicelib.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +256,7 @@ def _save_within_quota(script: Script) -> None:
             Organization.script_count < plan.max_scripts
         )
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.save(script, condition=Script.id.does_not_exist())
             transaction.update(
                 Organization(script.org_id),
@@ -278,7 +275,7 @@ def _save_within_quota(script: Script) -> None:
 def _mark_deleted(script: Script) -> None:
     """Hide the script and give its place in the quota back, in one transaction."""
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with aws.transaction() as transaction:
             transaction.update(
                 script,
                 actions=[Script.status.set(DELETING), Script.updated_at.set(now_iso())],
@@ -301,10 +298,6 @@ def _failed_items(exc: TransactWriteError) -> list[int]:
         for index, reason in enumerate(exc.cancellation_reasons or [])
         if reason is not None and reason.code == "ConditionalCheckFailed"
     ]
-
-
-def _connection() -> Connection:
-    return Connection(region=get_settings().region)
 
 
 def finish_deletion(message: str) -> None:

@@ -22,8 +22,16 @@ JOB_HEARTBEAT_VAR = "TAPCRAFT_JOB_HEARTBEAT_SECONDS"
 RETRY_BACKOFF_VAR = "TAPCRAFT_RETRY_BACKOFF_SECONDS"
 SYNC_WAIT_VAR = "TAPCRAFT_SYNC_WAIT_SECONDS"
 DEVICE_TIMEOUT_VAR = "TAPCRAFT_DEVICE_TIMEOUT_SECONDS"
+WEBHOOK_TIMEOUT_VAR = "TAPCRAFT_WEBHOOK_TIMEOUT_SECONDS"
+WEBHOOK_RETRY_BASE_VAR = "TAPCRAFT_WEBHOOK_RETRY_BASE_SECONDS"
+WEBHOOK_ATTEMPTS_VAR = "TAPCRAFT_WEBHOOK_MAX_ATTEMPTS"
+WEBHOOK_DISABLE_VAR = "TAPCRAFT_WEBHOOK_DISABLE_AFTER_HOURS"
+WEBHOOKS_HTTP_VAR = "TAPCRAFT_WEBHOOKS_ALLOW_HTTP"
+WEBHOOKS_LOOPBACK_VAR = "TAPCRAFT_WEBHOOKS_ALLOW_LOOPBACK"
 
 STAGES = ("local", "dev", "prod")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
 class SettingsError(ValueError):
@@ -43,6 +51,12 @@ class Settings:
     sync_wait_seconds: int = 20
     device_timeout_seconds: int = 90
     oauth_issuer: str = "https://api.tapcraft.pro"
+    webhook_timeout_seconds: int = 10
+    webhook_retry_base_seconds: int = 60
+    webhook_max_attempts: int = 10
+    webhook_disable_after_hours: int = 72
+    webhooks_allow_http: bool = False
+    webhooks_allow_loopback: bool = False
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -57,6 +71,21 @@ class Settings:
             raise SettingsError(f"{SYNC_WAIT_VAR} must stay under API Gateway's 29 s")
         if not self.oauth_issuer.startswith(("https://", "http://")):
             raise SettingsError(f"{ISSUER_VAR} must be an http(s) URL")
+        self._check_webhooks()
+
+    def _check_webhooks(self) -> None:
+        if not 1 <= self.webhook_timeout_seconds <= 25:
+            raise SettingsError(f"{WEBHOOK_TIMEOUT_VAR} must be 1 to 25")
+        if not 1 <= self.webhook_retry_base_seconds <= 3600:
+            raise SettingsError(f"{WEBHOOK_RETRY_BASE_VAR} must be 1 to 3600")
+        if not 1 <= self.webhook_max_attempts <= 20:
+            raise SettingsError(f"{WEBHOOK_ATTEMPTS_VAR} must be 1 to 20")
+        if self.webhook_disable_after_hours < 1:
+            raise SettingsError(f"{WEBHOOK_DISABLE_VAR} must be at least 1")
+        if self.stage == "prod" and self.webhooks_allow_http:
+            raise SettingsError(f"{WEBHOOKS_HTTP_VAR} is refused in prod")
+        if self.stage == "prod" and self.webhooks_allow_loopback:
+            raise SettingsError(f"{WEBHOOKS_LOOPBACK_VAR} is refused in prod")
 
     @property
     def oauth_audience(self) -> str:
@@ -78,6 +107,12 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"{name} must be an integer") from exc
 
+        def flag(name: str) -> bool:
+            word = env.get(name, "").strip().lower()
+            if word not in TRUE_WORDS + FALSE_WORDS:
+                raise SettingsError(f"{name} must be true or false")
+            return word in TRUE_WORDS
+
         return cls(
             stage=env.get(STAGE_VAR, cls.stage),
             resource_prefix=env.get(PREFIX_VAR, cls.resource_prefix),
@@ -92,6 +127,20 @@ class Settings:
             device_timeout_seconds=integer(
                 DEVICE_TIMEOUT_VAR, cls.device_timeout_seconds
             ),
+            webhook_timeout_seconds=integer(
+                WEBHOOK_TIMEOUT_VAR, cls.webhook_timeout_seconds
+            ),
+            webhook_retry_base_seconds=integer(
+                WEBHOOK_RETRY_BASE_VAR, cls.webhook_retry_base_seconds
+            ),
+            webhook_max_attempts=integer(
+                WEBHOOK_ATTEMPTS_VAR, cls.webhook_max_attempts
+            ),
+            webhook_disable_after_hours=integer(
+                WEBHOOK_DISABLE_VAR, cls.webhook_disable_after_hours
+            ),
+            webhooks_allow_http=flag(WEBHOOKS_HTTP_VAR),
+            webhooks_allow_loopback=flag(WEBHOOKS_LOOPBACK_VAR),
         )
 
 

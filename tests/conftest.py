@@ -17,11 +17,18 @@ import requests
 
 from infra.local.stack import LocalStack
 
-# Compressed timings: agents are presumed lost after 2 s without a heartbeat,
+# Compressed timings: agents are presumed lost after 5 s without a heartbeat,
 # retries wait 1 s, synchronous executions wait at most 15 s.
-os.environ.setdefault("TAPCRAFT_JOB_HEARTBEAT_SECONDS", "2")
+os.environ.setdefault("TAPCRAFT_JOB_HEARTBEAT_SECONDS", "5")
 os.environ.setdefault("TAPCRAFT_RETRY_BACKOFF_SECONDS", "1")
 os.environ.setdefault("TAPCRAFT_SYNC_WAIT_SECONDS", "15")
+# Webhooks: receivers are plain-http servers on loopback; an attempt times out
+# after 2 s, retries follow after about 1 s and 2 s, three attempts in all.
+os.environ.setdefault("TAPCRAFT_WEBHOOKS_ALLOW_HTTP", "true")
+os.environ.setdefault("TAPCRAFT_WEBHOOKS_ALLOW_LOOPBACK", "true")
+os.environ.setdefault("TAPCRAFT_WEBHOOK_TIMEOUT_SECONDS", "2")
+os.environ.setdefault("TAPCRAFT_WEBHOOK_RETRY_BASE_SECONDS", "1")
+os.environ.setdefault("TAPCRAFT_WEBHOOK_MAX_ATTEMPTS", "3")
 
 _counter = itertools.count()
 

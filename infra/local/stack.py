@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.config import Config
 
 from infra.local.provision import Provisioned, Provisioner
 
@@ -40,6 +41,10 @@ LOCAL_ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
     "TAPCRAFT_STAGE": "local",
     "TAPCRAFT_RESOURCE_PREFIX": "tapcraft-local",
+    # Webhooks may reach receivers on this machine over plain http; the
+    # settings refuse both switches on the prod stage.
+    "TAPCRAFT_WEBHOOKS_ALLOW_HTTP": "true",
+    "TAPCRAFT_WEBHOOKS_ALLOW_LOOPBACK": "true",
 }
 STARTUP_SECONDS = 30
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -167,7 +172,12 @@ class LocalStack:
         if with_bridge:
             self.bridge = EventBridge(
                 self.app,
-                sqs=session.client("sqs", endpoint_url=self.aws_url),
+                sqs=session.client(
+                    "sqs",
+                    endpoint_url=self.aws_url,
+                    # one connection for each poller thread of the bridge
+                    config=Config(max_pool_connections=64),
+                ),
                 sns=session.client("sns", endpoint_url=self.aws_url),
                 region=session.region_name,
             )

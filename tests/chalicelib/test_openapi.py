@@ -8,7 +8,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from PIL import Image
 
+from chalicelib.models import User
 from tests import reference
+from tests.conftest import ApiClient
+from tests.oauth_flow import pkce_pair, redirect_query
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,9 @@ def test_schemas_are_valid_json_schema(document):
 def test_private_routes_declare_bearer_security(document):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            public = path in ("/v1/health", "/v1/openapi.json")
+            public = path in ("/v1/health", "/v1/openapi.json") or (
+                not path.startswith("/v1/")
+            )
             assert (operation["security"] == []) is public, (method, path)
 
 
@@ -57,6 +62,10 @@ class Checker:
         operation = self.document["paths"][route][method.lower()]
         status = str(response.status_code)
         spec = operation["responses"].get(status) or operation["responses"]["default"]
+        if "content" not in spec:
+            assert not response.content
+            self.checked.add((route, method))
+            return response
         content_type = response.headers["Content-Type"].split(";")[0]
         schema = dict(spec["content"][content_type]["schema"])
         if schema.get("type") == "string":
@@ -110,7 +119,9 @@ def test_real_responses_validate(tenant, document):
 
 FOUNDATION_TAGS = {"general", "scripts", "assets", "api-keys"}
 EXECUTION_TAGS = {"executions", "devices", "agents", "agent protocol"}
-WALKED_TAGS = FOUNDATION_TAGS | EXECUTION_TAGS
+AUTH_TAGS = {"oauth", "users"}
+WEBHOOK_TAGS = {"webhooks"}
+WALKED_TAGS = FOUNDATION_TAGS | EXECUTION_TAGS | AUTH_TAGS | WEBHOOK_TAGS
 
 
 def routes_tagged(document, tags):
@@ -209,3 +220,120 @@ def test_execution_responses_validate(tenant, document):
     )
 
     assert check.checked == routes_tagged(document, EXECUTION_TAGS)
+
+
+def test_oauth_responses_validate(tenant, document):
+    check = Checker(document)
+    client = tenant.client
+    check(
+        "/v1/users/me/password",
+        "PUT",
+        client.put("/users/me/password", json={"password": "correct horse battery"}),
+    )
+    created = check(
+        "/v1/oauth/clients",
+        "POST",
+        client.post(
+            "/oauth/clients",
+            json={
+                "name": "Docs",
+                "redirect_uris": ["https://docs.example/cb"],
+                "scopes": ["scripts:read"],
+            },
+        ),
+    ).json()["data"]["client"]
+    check("/v1/oauth/clients", "GET", client.get("/oauth/clients"))
+    browser = ApiClient(tenant.base_url.removesuffix("/v1"))
+    verifier, challenge = pkce_pair()
+    asked = {
+        "client_id": created["id"],
+        "response_type": "code",
+        "state": "st",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = check(
+        "/oauth/authorize", "GET", browser.get("/oauth/authorize", params=asked)
+    )
+    for wrong in ({"client_id": "client_none"}, {"response_type": "token"}):
+        answer = browser.get(
+            "/oauth/authorize", params={**asked, **wrong}, allow_redirects=False
+        )
+        check("/oauth/authorize", "GET", answer)
+    consent = {
+        "form_token": page.text.split('name="form_token" value="')[1].split('"')[0],
+        "email": User.get(tenant.owner_id).email,
+        "password": "correct horse battery",
+        "decision": "approve",
+    }
+    approved = check(
+        "/oauth/authorize",
+        "POST",
+        browser.post("/oauth/authorize", data=consent, allow_redirects=False),
+    )
+    credentials = {
+        "client_id": created["id"],
+        "client_secret": created["client_secret"],
+    }
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": redirect_query(approved)["code"],
+        "code_verifier": verifier,
+        **credentials,
+    }
+    issued = check("/oauth/token", "POST", browser.post("/oauth/token", data=exchange))
+    check("/oauth/token", "POST", browser.post("/oauth/token", data=exchange))
+    revoke = {"token": issued.json()["refresh_token"], **credentials}
+    check("/oauth/revoke", "POST", browser.post("/oauth/revoke", data=revoke))
+    check("/.well-known/jwks.json", "GET", browser.get("/.well-known/jwks.json"))
+    check(
+        "/v1/oauth/clients/{client_id}",
+        "DELETE",
+        client.delete(f"/oauth/clients/{created['id']}"),
+    )
+
+    assert check.checked == routes_tagged(document, AUTH_TAGS)
+
+
+def test_webhook_responses_validate(tenant, document):
+    from tests.receivers import receiving
+    from tests.webhook_tools import wait_for_delivery
+
+    check = Checker(document)
+    client = tenant.client
+    with receiving() as receiver:
+        check("/v1/event-types", "GET", client.get("/event-types"))
+        created = check(
+            "/v1/webhooks",
+            "POST",
+            client.post(
+                "/webhooks", json={"url": receiver.url, "events": ["script.created"]}
+            ),
+        ).json()["data"]["webhook"]
+        check("/v1/webhooks", "POST", client.post("/webhooks", json={"events": []}))
+        webhook = f"/webhooks/{created['id']}"
+        check("/v1/webhooks", "GET", client.get("/webhooks"))
+        check("/v1/webhooks/{webhook_id}", "GET", client.get(webhook))
+        check(
+            "/v1/webhooks/{webhook_id}",
+            "PUT",
+            client.put(webhook, json={"events": ["script.created", "user.created"]}),
+        )
+        pinged = check(
+            "/v1/webhooks/{webhook_id}/test", "POST", client.post(f"{webhook}/test")
+        ).json()["data"]["delivery"]
+        wait_for_delivery(tenant, created["id"], pinged["id"])
+        check(
+            "/v1/webhooks/{webhook_id}/deliveries",
+            "GET",
+            client.get(f"{webhook}/deliveries"),
+        )
+        check(
+            "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+            "POST",
+            client.post(f"{webhook}/deliveries/{pinged['id']}/redeliver"),
+        )
+        check("/v1/webhooks/{webhook_id}", "DELETE", client.delete(webhook))
+        check("/v1/webhooks/{webhook_id}", "GET", client.get(webhook))
+
+    assert check.checked == routes_tagged(document, WEBHOOK_TAGS)

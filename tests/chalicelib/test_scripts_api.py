@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -293,3 +294,18 @@ def test_a_refused_update_leaves_the_script_unchanged(tenant):
     script = tenant.client.get(path).json()["data"]["script"]
     assert script["name"] == created["name"]
     assert script["version"] == 1
+
+
+def test_the_readme_example_script_is_accepted(tenant):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples/instagram-auto-like.json"
+    body = json.loads(example.read_text())
+
+    response = tenant.client.post("/scripts", json=body)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["script"]["variables"] == {
+        "like_count": 0,
+        "max_likes": 10,
+    }

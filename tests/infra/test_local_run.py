@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import requests
 
 from infra.local.stack import free_port
 
@@ -51,6 +52,8 @@ def test_run_serves_the_api_and_stops_cleanly_on_ctrl_c():
         banner = wait_for_banner(process)
         curl = re.search(r"^\s+(curl .+)$", banner, re.M).group(1)
         moto_url = re.search(r"Local AWS\s+: (\S+)", banner).group(1)
+        phone = re.search(r"Virtual phone: (\S+)", banner).group(1)
+        key = re.search(r"Admin API key: (\S+)", banner).group(1)
 
         answer = subprocess.run(
             shlex.split(curl), capture_output=True, text=True, timeout=30, check=True
@@ -60,10 +63,17 @@ def test_run_serves_the_api_and_stops_cleanly_on_ctrl_c():
         assert '"success": true' in answer.stdout
         assert "data lives in memory only" in banner
         assert port_open(moto_url)
+        devices = requests.get(
+            f"http://127.0.0.1:{port}/v1/devices",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        ).json()["data"]["devices"]
+        assert [(d["id"], d["status"]) for d in devices] == [(phone, "online")]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
         assert "TapCraft Pro stopped." in process.stdout.read()
         assert not port_open(moto_url)
+        assert not port_open(f"http://{phone}")
         assert not port_open(f"http://127.0.0.1:{port}")
     finally:
         if process.poll() is None:

@@ -147,6 +147,8 @@ def test_models_match_the_template(declared):
         models.OAuthGrant,
         models.RefreshToken,
         models.SigningKey,
+        models.Webhook,
+        models.WebhookDelivery,
     ]
 
     idempotency = "tapcraft-local-idempotency"  # owned by Powertools, not a model
