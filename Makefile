@@ -29,9 +29,13 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+BENCHMARKS := api auth dispatch webhooks vision device
+
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.api
-	$(BIN)/python -m benchmarks.auth
+	for name in $(BENCHMARKS); do \
+	  echo "== benchmarks/$$name.py"; \
+	  TAPCRAFT_LOG_LEVEL=WARNING $(BIN)/python -m benchmarks.$$name || exit 1; \
+	done
 
 deploy: $(STAMP)
 	STAGE=$(STAGE) PATH=$(BIN):$$PATH infra/deploy.sh

@@ -17,10 +17,13 @@ arrived and whether its signature verifies.
    connections and never answers, so each of its attempts waits out the
    timeout.
 
-Baselines from the same run, against the same receiver: a signed POST made
-directly through `chalicelib.egress` (the HTTP hop alone), one at a time and
-from as many threads; and an SNS publish received back through a
-raw-delivery SQS subscription (the hop that carries events to the fan-out).
+Baselines from the same run: a signed POST made directly through
+`chalicelib.egress` to the same receiver (the HTTP hop alone), one at a time
+and from as many threads; an SNS publish received back through a
+raw-delivery SQS subscription (the hop that carries events to the fan-out);
+and DynamoDB GetItems per second from as many threads, the moto server's
+capacity, which together with the AWS calls each delivery makes (counted
+during the burst) bounds the local rate.
 
     python -m benchmarks.webhooks [--latency-runs 30] [--burst 300]
 """
@@ -40,6 +43,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import botocore.client
 import requests
 
 from infra.local.stack import LocalStack
@@ -141,6 +145,27 @@ class Silent:
             connection.close()
 
 
+class CallCounter:
+    """Counts the AWS calls this process makes while it is entered."""
+
+    def __init__(self) -> None:
+        self.calls: Counter = Counter()
+        self._original = botocore.client.BaseClient._make_api_call
+
+    def __enter__(self) -> Counter:
+        original, calls = self._original, self.calls
+
+        def counting(client, operation: str, parameters: dict):
+            calls[client.meta.service_model.service_name] += 1
+            return original(client, operation, parameters)
+
+        botocore.client.BaseClient._make_api_call = counting
+        return calls
+
+    def __exit__(self, *exc: object) -> None:
+        botocore.client.BaseClient._make_api_call = self._original
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -167,10 +192,11 @@ def measure_latency(org_id: str, receiver: Receiver, runs: int) -> list[float]:
 
 
 def measure_burst(org_id: str, receiver: Receiver, count: int) -> dict:
-    with ThreadPoolExecutor(PUBLISHERS) as pool:
-        sent = list(pool.map(lambda _: publish(org_id), range(count)))
-    ids = {event_id for event_id, _ in sent}
-    complete = receiver.wait_for(ids, 300)
+    with CallCounter() as calls:
+        with ThreadPoolExecutor(PUBLISHERS) as pool:
+            sent = list(pool.map(lambda _: publish(org_id), range(count)))
+        ids = {event_id for event_id, _ in sent}
+        complete = receiver.wait_for(ids, 300)
     first = min(started for _, started in sent)
     arrived = [receiver.arrivals[i] for i in ids if i in receiver.arrivals]
     latencies = [(receiver.arrivals[i] - s) * 1000 for i, s in sent if i in ids]
@@ -181,6 +207,7 @@ def measure_burst(org_id: str, receiver: Receiver, count: int) -> dict:
         "twice": sum(1 for i in ids if receiver.counts[i] > 1),
         "median_ms": statistics.median(latencies) if complete else float("nan"),
         "p95_ms": percentile(latencies, 0.95) if complete else float("nan"),
+        "calls": dict(calls),
     }
 
 
@@ -203,6 +230,23 @@ def direct_posts(url: str, count: int) -> tuple[float, float]:
     with ThreadPoolExecutor(PUBLISHERS) as pool:
         list(pool.map(lambda _: post(), range(count)))
     return single, count / (time.perf_counter() - started)
+
+
+def moto_capacity(stack: LocalStack, count: int = 600) -> float:
+    """DynamoDB GetItems per second the moto server answers from threads."""
+    dynamodb = stack.client("dynamodb")
+    key = {"id": {"S": "webhook_none"}}
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PUBLISHERS) as pool:
+        list(
+            pool.map(
+                lambda _: dynamodb.get_item(
+                    TableName="tapcraft-local-webhooks", Key=key
+                ),
+                range(count),
+            )
+        )
+    return count / (time.perf_counter() - started)
 
 
 def sns_round_trip(stack: LocalStack, runs: int = 30) -> float:
@@ -264,6 +308,7 @@ def run(stack: LocalStack, arguments: argparse.Namespace) -> None:
     finally:
         silent.close()
     figures["sns_ms"] = sns_round_trip(stack)
+    figures["moto_rate"] = moto_capacity(stack)
     figures["timeout"] = get_settings().webhook_timeout_seconds
     figures["invalid"] = receiver.invalid
     receiver.close()
@@ -319,6 +364,17 @@ def report(figures: dict) -> None:
             f"{run['median_ms']:.0f} ms, p95 {run['p95_ms']:.0f} ms"
         )
         print(f"  lost: {run['lost']}, delivered twice: {run['twice']}")
+    per_delivery = {k: v / burst["delivered"] for k, v in burst["calls"].items()}
+    described = ", ".join(f"{k} {v:.1f}" for k, v in sorted(per_delivery.items()))
+    print(
+        f"\n  AWS calls per delivery in the first burst: "
+        f"{sum(per_delivery.values()):.1f} ({described}; long polls included)"
+    )
+    print(
+        f"  baseline: the moto server answers {figures['moto_rate']:.0f} DynamoDB "
+        f"GetItems/s from {PUBLISHERS} threads (DynamoDB requests run one at a "
+        "time there)"
+    )
     rate = burst["delivered"] / burst["seconds"]
     print(
         f"\n  baseline: direct signed POSTs from {PUBLISHERS} threads "

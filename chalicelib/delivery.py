@@ -94,7 +94,7 @@ class DeliveryBusyError(Exception):
 
 @dataclass(frozen=True)
 class AttemptMessage:
-    """What the deliveries queue carries: which attempt of which delivery."""
+    """What the delivery queues carry: which attempt of which delivery."""
 
     webhook_id: str
     delivery_id: str
@@ -300,15 +300,17 @@ def attempt_delivery(body: str) -> None:
     message = AttemptMessage.from_json(body)
     if not _due(message):
         return
-    delivery = _find_delivery(message)
-    if delivery is None:
-        return
-    with logs.correlated(delivery_id=delivery.id, webhook_id=delivery.webhook_id):
-        webhook = _find_webhook(delivery.webhook_id)
+    with logs.correlated(
+        delivery_id=message.delivery_id, webhook_id=message.webhook_id
+    ):
+        webhook = _find_webhook(message.webhook_id)
         if webhook is None:
             logger.info("webhook deleted; delivery dropped")
             return
-        lease = _claim(delivery, message.attempt)
+        claimed = _claim(message)
+        if claimed is None:
+            return
+        delivery, lease = claimed
         attempt = _try(webhook, delivery, message.attempt)
         _conclude(webhook, delivery, attempt, lease)
 
@@ -324,19 +326,6 @@ def _due(message: AttemptMessage) -> bool:
     return True
 
 
-def _find_delivery(message: AttemptMessage) -> WebhookDelivery | None:
-    """The delivery if this message's attempt is still to be made."""
-    try:
-        delivery = WebhookDelivery.get(message.webhook_id, message.delivery_id)
-    except DoesNotExist:
-        return None
-    if delivery.status in FINAL or delivery.attempt_count >= message.attempt:
-        return None
-    if delivery.attempt_count < message.attempt - 1:
-        raise DeliveryBusyError("the previous attempt is not recorded yet")
-    return delivery
-
-
 def _find_webhook(webhook_id: str) -> Webhook | None:
     try:
         return Webhook.get(webhook_id)
@@ -344,17 +333,22 @@ def _find_webhook(webhook_id: str) -> Webhook | None:
         return None
 
 
-def _claim(delivery: WebhookDelivery, number: int) -> float:
-    """Take the attempt for this worker; returns the lease that marks it."""
+def _claim(message: AttemptMessage) -> tuple[WebhookDelivery, float] | None:
+    """Take the message's attempt for this worker, with the lease that marks it.
+
+    The claim is the read: one conditional write answers with the delivery.
+    None when the attempt was made already (or the delivery is gone).
+    """
     now = time.time()
     lease = now + get_settings().webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+    delivery = WebhookDelivery(message.webhook_id, message.delivery_id)
     try:
         delivery.update(
             actions=[
                 WebhookDelivery.status.set(DELIVERING),
                 WebhookDelivery.lease_until.set(lease),
             ],
-            condition=(WebhookDelivery.attempt_count == number - 1)
+            condition=(WebhookDelivery.attempt_count == message.attempt - 1)
             & (
                 WebhookDelivery.status.is_in(PENDING, RETRYING)
                 | (WebhookDelivery.lease_until < now)
@@ -363,14 +357,28 @@ def _claim(delivery: WebhookDelivery, number: int) -> float:
     except UpdateError as exc:
         if not _conditional(exc):
             raise
-        raise DeliveryBusyError("another worker holds this delivery") from exc
-    return lease
+        _explain_refusal(message)
+        return None
+    return delivery, lease
+
+
+def _explain_refusal(message: AttemptMessage) -> None:
+    """Return quietly if the attempt is not to be made; raise if it is not yet."""
+    try:
+        current = WebhookDelivery.get(message.webhook_id, message.delivery_id)
+    except DoesNotExist:
+        return
+    if current.status in FINAL or current.attempt_count >= message.attempt:
+        return
+    if current.attempt_count < message.attempt - 1:
+        raise DeliveryBusyError("the previous attempt is not recorded yet")
+    raise DeliveryBusyError("another worker holds this delivery")
 
 
 def _try(webhook: Webhook, delivery: WebhookDelivery, number: int) -> Attempt:
     at = now_iso()
     if not webhook.active and delivery.event_type != event_types.PING:
-        return Attempt(number, at, None, 0.0, "the webhook is disabled", False)
+        return Attempt(number, at, None, 0.0, "the webhook is inactive", False)
     secret = webhook_secrets.reveal(webhook.id, webhook.secret_ciphertext)
     body = delivery.payload.encode()
     headers = {
@@ -515,22 +523,33 @@ def _track_health(webhook: Webhook, attempt: Attempt) -> None:
     """Note a failing streak, end it on success, disable after too long."""
     if attempt.succeeded:
         if webhook.failing_since or webhook.consecutive_failures:
-            webhook.update(
-                actions=[
-                    Webhook.failing_since.remove(),
-                    Webhook.consecutive_failures.set(0),
-                ]
+            _update_if_present(
+                webhook,
+                [Webhook.failing_since.remove(), Webhook.consecutive_failures.set(0)],
             )
         return
-    webhook.update(
-        actions=[
+    noted = _update_if_present(
+        webhook,
+        [
             Webhook.failing_since.set(Webhook.failing_since | attempt.at),
             Webhook.consecutive_failures.set(Webhook.consecutive_failures + 1),
-        ]
+        ],
     )
     hours = get_settings().webhook_disable_after_hours
-    if parse_iso(webhook.failing_since) <= utc_now() - timedelta(hours=hours):
+    overdue = utc_now() - timedelta(hours=hours)
+    if noted and parse_iso(webhook.failing_since) <= overdue:
         _disable(webhook, hours, attempt)
+
+
+def _update_if_present(webhook: Webhook, actions: list[Any]) -> bool:
+    """Apply `actions` unless the webhook was deleted meanwhile."""
+    try:
+        webhook.update(actions=actions, condition=Webhook.id.exists())
+    except UpdateError as exc:
+        if not _conditional(exc):
+            raise
+        return False
+    return True
 
 
 def _disable(webhook: Webhook, hours: int, attempt: Attempt) -> None:

@@ -385,3 +385,22 @@ def test_every_catalogued_example_fits_its_schema(name):
 
     Draft202012Validator(schema).validate(kind.example)
     Draft202012Validator.check_schema(event_types.envelope_schema(kind))
+
+
+def test_the_production_schedule_doubles_with_jitter_over_hours(monkeypatch):
+    from chalicelib import delivery
+    from chalicelib.settings import Settings
+
+    production = Settings(stage="prod")
+    monkeypatch.setattr(delivery, "get_settings", lambda: production)
+    retries = range(1, production.webhook_max_attempts)
+
+    nominal = [60 * 2 ** (n - 1) for n in retries]
+    drawn = [delivery.backoff(n) for n in retries]
+    honoured = delivery.backoff(1, retry_after=1800)
+    capped = delivery.backoff(1, retry_after=10**6)
+
+    assert all(0.75 * d <= x <= 1.25 * d for d, x in zip(nominal, drawn, strict=True))
+    assert 8 * 3600 < sum(nominal) < 9 * 3600
+    assert honoured == 1800
+    assert capped == delivery.MAX_RETRY_AFTER_SECONDS
