@@ -227,6 +227,9 @@ def _record(webhook: Webhook, event: dict[str, Any], payload: str) -> int:
 
 def _lane(webhook: Webhook) -> str:
     """The queue for a first attempt: a failing webhook's go with the retries."""
+    # NOTE: a receiver that dies unnoticed is "failing" only once its first
+    # attempt has timed out; until then its first attempts share batches with
+    # healthy ones, and each such batch ends only when its timeout passes.
     return RETRIES_QUEUE if webhook.failing_since else DELIVERIES_QUEUE
 
 
