@@ -56,16 +56,20 @@ class _Window:
 
 def consume(
     org_id: str, plan: plans.Plan | None = None, now: float | None = None
-) -> Usage | None:
-    """Count one request of `org_id`; None when its plan has no limits.
+) -> Usage:
+    """Count one request of `org_id`.
+
+    An unlimited plan writes nothing and reports -1 as its limit and what
+    remains, the reference's notation for "no limit".
 
     `plan` defaults to the organization's own and `now` to the clock, both
     injectable for tests.
     """
     plan = plan or plans.plan_for(org_id)
-    if not plan.windows():
-        return None
     moment = time.time() if now is None else now
+    if not plan.windows():
+        minute_end = int(moment) - int(moment) % 60 + 60
+        return Usage("minute", -1, -1, minute_end, 0, allowed=True)
     day = int(moment // DAY_SECONDS)
     windows = _windows(plan, moment)
     if any(w.limit <= 0 for w in windows):

@@ -116,11 +116,28 @@ def test_the_longest_exhausted_window_decides_when_to_retry(stack):
     assert refused.retry_after == hour_end - (T0 + 10)
 
 
-def test_an_unlimited_plan_writes_nothing(stack):
+def test_an_unlimited_plan_writes_nothing_and_reports_minus_one(stack):
     org = a_new_org()
 
-    assert ratelimit.consume(org, plans.PLANS["enterprise"], now=T0) is None
+    usage = ratelimit.consume(org, plans.PLANS["enterprise"], now=T0)
+
+    assert usage.allowed
+    assert (usage.limit, usage.remaining) == (-1, -1)
+    assert usage.reset == T0 - T0 % 60 + 60
     assert counter_item(stack, org, T0) == {}
+
+
+def test_enterprise_answers_carry_unlimited_headers(api_url):
+    from tests.conftest import new_tenant
+
+    enterprise = new_tenant(api_url, tier="enterprise")
+
+    response = enterprise.client.get("/scripts")
+
+    assert response.headers["X-RateLimit-Limit"] == "-1"
+    assert response.headers["X-RateLimit-Remaining"] == "-1"
+    assert int(response.headers["X-RateLimit-Reset"]) > 0
+    assert response.json()["meta"]["rate_limit"]["remaining"] == -1
 
 
 def test_a_limit_of_zero_refuses_every_request(stack):
