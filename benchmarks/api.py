@@ -20,35 +20,15 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
 
-import botocore.client
-
+from benchmarks.harness import counted_aws_calls, local_stack
 from infra.local.stack import LocalStack
-
-_calls: Counter = Counter()
-_original_call = botocore.client.BaseClient._make_api_call
-
-
-def _counting_call(self, operation_name, api_params):
-    _calls[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
-    return _original_call(self, operation_name, api_params)
-
-
-@contextmanager
-def counted():
-    _calls.clear()
-    botocore.client.BaseClient._make_api_call = _counting_call
-    try:
-        yield _calls
-    finally:
-        botocore.client.BaseClient._make_api_call = _original_call
 
 
 def measure(action: Callable[[], object], repeat: int) -> tuple[float, Counter]:
     action()
     timings = []
-    with counted() as calls:
+    with counted_aws_calls() as calls:
         for _ in range(repeat):
             started = time.perf_counter()
             action()
@@ -74,11 +54,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     repeat = parser.parse_args().requests
 
-    stack = LocalStack().start(with_bridge=False)
-    try:
+    with local_stack(with_bridge=False) as stack:
         run(stack, repeat)
-    finally:
-        stack.stop()
 
 
 def run(stack: LocalStack, repeat: int) -> None:

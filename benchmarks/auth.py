@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import requests
 
-from benchmarks.api import counted
+from benchmarks.harness import counted_aws_calls, local_stack, median_ms
 from infra.local.stack import LocalStack
 
 CALLBACK = "https://bench.example/callback"
@@ -41,11 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     repeat = parser.parse_args().requests
-    stack = LocalStack().start(with_bridge=False)
-    try:
+    with local_stack(with_bridge=False) as stack:
         run(stack, repeat)
-    finally:
-        stack.stop()
 
 
 def organization(stack: LocalStack, name: str, tier: str) -> tuple[str, str, str]:
@@ -154,9 +151,11 @@ def run(stack: LocalStack, repeat: int) -> None:
     calls = {name: aws_calls(action, 20) for name, action in variants.items()}
 
     audience = get_settings().oauth_audience
-    verify_ms = alone(lambda: signing.verify(open_token, audience, "at+jwt"), repeat)
+    verify_ms = median_ms(
+        lambda: signing.verify(open_token, audience, "at+jwt"), repeat
+    )
     plan = plans.plan_for(free_org)
-    consume_ms = alone(lambda: ratelimit.consume(free_org, plan), repeat)
+    consume_ms = median_ms(lambda: ratelimit.consume(free_org, plan), repeat)
     report(medians, calls, verify_ms, consume_ms, repeat, stack.moto.url)
 
 
@@ -173,20 +172,10 @@ def interleaved(variants: dict[str, Callable[[], None]], repeat: int) -> dict:
 
 
 def aws_calls(action: Callable[[], None], repeat: int) -> Counter:
-    with counted() as calls:
+    with counted_aws_calls() as calls:
         for _ in range(repeat):
             action()
         return Counter({k: v / repeat for k, v in calls.items()})
-
-
-def alone(action: Callable[[], object], repeat: int) -> float:
-    action()
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def report(

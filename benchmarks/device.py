@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import socket
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,13 +34,13 @@ from unittest import mock
 import adbutils
 import adbutils._adb
 
+from benchmarks.harness import median_ms
 from device_agent.device import FRAMEBUFFER, PNG, RAW, AdbServer, AndroidDevice
 from device_agent.virtual_device import VirtualDevice, VirtualDeviceConfig
 
 WIDTH, HEIGHT = 1080, 2400
 TAP_REPEAT = 60
 SCREENSHOT_REPEAT = 15
-WARM_UP = 3
 SOCKET_TIMEOUT_S = 10.0
 ATTACH_TIMEOUT_S = 10.0
 FEED = "com.instagram.android"
@@ -52,17 +51,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def median_ms(action: Callable[[], object], repeat: int) -> float:
-    for _ in range(WARM_UP):
-        action()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def host_service(port: int, serial: str, service: str) -> bytes:

@@ -25,6 +25,7 @@ from collections import Counter
 
 import requests
 
+from benchmarks.harness import local_stack, percentile
 from infra.local.stack import LocalStack
 
 CREATE = {
@@ -68,11 +69,6 @@ class Agent(threading.Thread):
             )
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def baselines(stack: LocalStack, runs: int = 20) -> tuple[float, float]:
     sqs = stack.client("sqs")
     url = sqs.create_queue(QueueName="bench-round-trip")["QueueUrl"]
@@ -103,11 +99,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--agents", type=int, default=10)
     arguments = parser.parse_args()
-    stack = LocalStack().start()
-    try:
+    with local_stack() as stack:
         run(stack, arguments)
-    finally:
-        stack.stop()
 
 
 def run(stack: LocalStack, arguments: argparse.Namespace) -> None:

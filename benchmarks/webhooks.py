@@ -43,9 +43,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import botocore.client
 import requests
 
+from benchmarks.harness import by_service, counted_aws_calls, local_stack, percentile
 from infra.local.stack import LocalStack
 
 SECRET = secrets.token_urlsafe(24)
@@ -145,32 +145,6 @@ class Silent:
             connection.close()
 
 
-class CallCounter:
-    """Counts the AWS calls this process makes while it is entered."""
-
-    def __init__(self) -> None:
-        self.calls: Counter = Counter()
-        self._original = botocore.client.BaseClient._make_api_call
-
-    def __enter__(self) -> Counter:
-        original, calls = self._original, self.calls
-
-        def counting(client, operation: str, parameters: dict):
-            calls[client.meta.service_model.service_name] += 1
-            return original(client, operation, parameters)
-
-        botocore.client.BaseClient._make_api_call = counting
-        return calls
-
-    def __exit__(self, *exc: object) -> None:
-        botocore.client.BaseClient._make_api_call = self._original
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def publish(org_id: str) -> tuple[str, float]:
     from chalicelib import events
 
@@ -192,7 +166,7 @@ def measure_latency(org_id: str, receiver: Receiver, runs: int) -> list[float]:
 
 
 def measure_burst(org_id: str, receiver: Receiver, count: int) -> dict:
-    with CallCounter() as calls:
+    with counted_aws_calls() as calls:
         with ThreadPoolExecutor(PUBLISHERS) as pool:
             sent = list(pool.map(lambda _: publish(org_id), range(count)))
         ids = {event_id for event_id, _ in sent}
@@ -207,7 +181,7 @@ def measure_burst(org_id: str, receiver: Receiver, count: int) -> dict:
         "twice": sum(1 for i in ids if receiver.counts[i] > 1),
         "median_ms": statistics.median(latencies) if complete else float("nan"),
         "p95_ms": percentile(latencies, 0.95) if complete else float("nan"),
-        "calls": dict(calls),
+        "calls": dict(by_service(calls)),
     }
 
 
@@ -275,11 +249,8 @@ def main() -> None:
     parser.add_argument("--latency-runs", type=int, default=30)
     parser.add_argument("--burst", type=int, default=300)
     arguments = parser.parse_args()
-    stack = LocalStack().start()
-    try:
+    with local_stack() as stack:
         run(stack, arguments)
-    finally:
-        stack.stop()
 
 
 def run(stack: LocalStack, arguments: argparse.Namespace) -> None:
