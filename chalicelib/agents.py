@@ -75,14 +75,10 @@ def revoke_agent(principal: Principal, agent_id: str) -> Agent:
 
 def authenticate(token: str) -> AgentPrincipal:
     """The agent behind a token; raises UnauthorizedError."""
-    agent_id = tokens.token_id(CREDENTIAL_KIND, token)
-    if agent_id is None:
+    if tokens.token_id(CREDENTIAL_KIND, token) is None:
         raise UnauthorizedError("Agent routes need an agent token")
-    try:
-        record = Agent.get(f"agent_{agent_id}")
-    except DoesNotExist as exc:
-        raise UnauthorizedError("The agent token is not valid") from exc
-    if not tokens.matches(record.secret_hash, token) or record.revoked_at:
+    record = tokens.find_record(Agent, CREDENTIAL_KIND, token, "agent")
+    if record is None or record.revoked_at:
         raise UnauthorizedError("The agent token is not valid")
     _touch(record)
     return AgentPrincipal(record.org_id, record.id)

@@ -107,14 +107,10 @@ def _validate_permissions(permissions: object, allowed: frozenset[str]) -> set[s
 
 def authenticate(key: str) -> auth.Principal:
     """The principal behind an API key; raises UnauthorizedError."""
-    key_id = tokens.token_id(KEY_PREFIX, key)
-    if key_id is None:
+    if tokens.token_id(KEY_PREFIX, key) is None:
         raise UnauthorizedError("The API key is malformed")
-    try:
-        record = ApiKey.get(f"key_{key_id}")
-    except DoesNotExist as exc:
-        raise UnauthorizedError("The API key is not valid") from exc
-    if not tokens.matches(record.secret_hash, key):
+    record = tokens.find_record(ApiKey, KEY_PREFIX, key, "key")
+    if record is None:
         raise UnauthorizedError("The API key is not valid")
     if record.revoked_at:
         raise UnauthorizedError("The API key has been revoked")

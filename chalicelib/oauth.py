@@ -377,14 +377,7 @@ def _redeem_code(client: OAuthClient, form: dict[str, list[str]]) -> dict:
 def _find_code(code: str | None) -> AuthorizationCode | None:
     if code is None:
         raise _in_json("invalid_request", "code is required")
-    code_id = tokens.token_id(CODE_KIND, code)
-    if code_id is None:
-        return None
-    try:
-        record = AuthorizationCode.get(f"code_{code_id}")
-    except DoesNotExist:
-        return None
-    return record if tokens.matches(record.secret_hash, code) else None
+    return tokens.find_record(AuthorizationCode, CODE_KIND, code, "code")
 
 
 def _check_verifier(code: AuthorizationCode, verifier: str | None) -> None:
@@ -493,14 +486,7 @@ def _refresh(client: OAuthClient, form: dict[str, list[str]]) -> dict:
 def _find_refresh_token(token: str | None) -> RefreshToken | None:
     if token is None:
         raise _in_json("invalid_request", "refresh_token is required")
-    token_id = tokens.token_id(REFRESH_KIND, token)
-    if token_id is None:
-        return None
-    try:
-        record = RefreshToken.get(f"rt_{token_id}")
-    except DoesNotExist:
-        return None
-    return record if tokens.matches(record.secret_hash, token) else None
+    return tokens.find_record(RefreshToken, REFRESH_KIND, token, "rt")
 
 
 def _find_grant(grant_id: object) -> OAuthGrant | None:

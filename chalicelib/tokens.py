@@ -11,6 +11,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TypeVar
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -41,3 +47,19 @@ def digest(token: str) -> str:
 
 def matches(stored_digest: str, token: str) -> bool:
     return hmac.compare_digest(stored_digest, digest(token))
+
+
+def find_record(model: type[M], kind: str, token: str, id_prefix: str) -> M | None:
+    """The record a token of `kind` names, if the token matches its hash.
+
+    The record's id is `<id_prefix>_<token id>` and it keeps the token's
+    digest in `secret_hash`. None for malformed, unknown or wrong tokens.
+    """
+    found_id = token_id(kind, token)
+    if found_id is None:
+        return None
+    try:
+        record = model.get(f"{id_prefix}_{found_id}")
+    except DoesNotExist:
+        return None
+    return record if matches(record.secret_hash, token) else None
