@@ -4,8 +4,8 @@ A person signs in and approves in a real headless Chromium; the browser is
 sent back to the application's callback (a small server here), whose code
 the application exchanges; the token then drives the Scripts API, its
 refresh token rotates, a reused refresh token and a revoked token stop
-working. CI installs Debian's `chromium` first (.ci/run), so this always runs
-there; elsewhere it is skipped when no chromium is installed.
+working. `make test` installs Debian's `chromium` first where it can (as
+root); where it cannot, the test is skipped, except in CI, where it fails.
 """
 
 from __future__ import annotations
