@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import auth
+
 PING = "ping"
 OUTCOME_EVENTS = ("script.executed", "script.failed")
 
@@ -148,7 +150,7 @@ CATALOGUE: dict[str, EventType] = {
                 user_id=_STRING,
                 email=_STRING,
                 name=_STRING,
-                role={"enum": ["owner", "admin", "editor", "viewer"]},
+                role={"enum": list(auth.ROLES)},
                 created_at=_TIMESTAMP,
             ),
             {"user_id": "user_123456", "email": "ana@example.com", "role": "editor"},

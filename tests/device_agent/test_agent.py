@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +23,10 @@ import pytest
 from chalicelib.protocol import JobAssignment
 from device_agent import agent as agent_module
 from device_agent.agent import Agent
-from device_agent.client import ApiClient
 from device_agent.device import AdbServer
 from device_agent.settings import AgentSettings
 from device_agent.virtual_device import VirtualDevice, like_icon_png
+from tests.device_agent.agent_runs import agent_running
 from tests.device_agent.conftest import PhoneFactory
 from tests.device_agent.fake_api import TOKEN, FakeApi
 from tests.device_agent.scripts import HEART, graph, like_loop_script, node
@@ -61,15 +60,8 @@ def running_agent(api: FakeApi, adb_server: AdbServer) -> Iterator[Agent]:
         claim_wait_s=1,
         shutdown_grace_s=3.0,
     )
-    agent = Agent(settings, ApiClient(settings.api_url, TOKEN), adb_server)
-    thread = threading.Thread(target=agent.run, daemon=True)
-    thread.start()
-    try:
+    with agent_running(settings, adb_server, stop_seconds=10) as agent:
         yield agent
-    finally:
-        agent.stop()
-        thread.join(10)
-        assert not thread.is_alive(), "the agent did not stop"
 
 
 def make_job(

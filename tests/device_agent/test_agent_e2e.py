@@ -7,18 +7,17 @@ real adb server, picks the execution up and the user reads the result.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from device_agent.agent import Agent
-from device_agent.client import ApiClient
 from device_agent.device import AdbServer
 from device_agent.settings import AgentSettings
 from device_agent.virtual_device import like_icon_png
 from tests.conftest import Tenant
+from tests.device_agent.agent_runs import agent_running
 from tests.device_agent.conftest import PhoneFactory
 from tests.device_agent.scripts import HEART, like_loop_script
 
@@ -41,14 +40,8 @@ def agent_for(tenant: Tenant, adb_server: AdbServer) -> Iterator[Agent]:
         claim_wait_s=2,
         shutdown_grace_s=5.0,
     )
-    agent = Agent(settings, ApiClient(settings.api_url, token), adb_server)
-    thread = threading.Thread(target=agent.run, daemon=True)
-    thread.start()
-    try:
+    with agent_running(settings, adb_server, stop_seconds=15) as agent:
         yield agent
-    finally:
-        agent.stop()
-        thread.join(15)
 
 
 def until(check: Callable[[], T], what: str) -> T:
